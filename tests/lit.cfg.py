@@ -1,0 +1,24 @@
+# lit configuration for attnc: dialect, pass, conversion, import, schema and CLI tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "attnc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.attnc_obj_root, "tests")
+# Inputs that tests read but that are not tests themselves.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+
+llvm_config.use_default_substitutions()
+config.substitutions.append(("%samples", os.path.join(config.attnc_src_root, "samples")))
+config.substitutions.append(("%schema_dir", os.path.join(config.attnc_src_root, "schema")))
+
+tool_dirs = [config.attnc_tools_dir, config.llvm_tools_dir]
+tools = ["attnc"]
+if os.path.exists(os.path.join(config.attnc_tools_dir, "attnc-opt")):
+    tools.append("attnc-opt")
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
