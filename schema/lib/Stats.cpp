@@ -1,0 +1,2 @@
+// Placeholder until the inspect work lands.
+#include "attnc/Schema/Stats.h"
