@@ -22,3 +22,6 @@ if os.path.exists(os.path.join(config.attnc_tools_dir, "attnc-opt")):
     tools.append("attnc-opt")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
+config.substitutions.append(("%py3", config.python_executable))
+config.substitutions.append(("%expect-exit", config.python_executable + " " +
+                             os.path.join(config.test_source_root, "cli", "Inputs", "expect_exit.py")))

@@ -262,17 +262,22 @@ private:
 
 } // namespace
 
+void reportTooLarge(const std::string &fileName, size_t bytes,
+                    DiagnosticList &diags) {
+  diags.error(SourceLoc{fileName, 1, 1, ""},
+              "file is " + std::to_string(bytes) +
+                  " bytes; expected a config of at most " +
+                  std::to_string(kMaxConfigBytes) + " bytes",
+              std::to_string(bytes) + " bytes",
+              "at most " + std::to_string(kMaxConfigBytes) + " bytes");
+}
+
 std::optional<Document> parseDocument(const std::string &rawText,
                                       const std::string &fileName,
                                       DiagnosticList &diags) {
   SourceLoc start{fileName, 1, 1, ""};
   if (rawText.size() > kMaxConfigBytes) {
-    diags.error(start,
-                "file is " + std::to_string(rawText.size()) +
-                    " bytes; expected a config of at most " +
-                    std::to_string(kMaxConfigBytes) + " bytes",
-                std::to_string(rawText.size()) + " bytes",
-                "at most " + std::to_string(kMaxConfigBytes) + " bytes");
+    reportTooLarge(fileName, rawText.size(), diags);
     return std::nullopt;
   }
   std::string text = rawText;

@@ -46,6 +46,10 @@ public:
   std::map<std::string, Position> keyPositions;
 };
 
+/// The error for a file over kMaxConfigBytes.
+void reportTooLarge(const std::string &fileName, size_t bytes,
+                    DiagnosticList &diags);
+
 /// Parses `text`. Reports malformed input, binary data, excessive size or
 /// depth, duplicate keys and non-string keys into `diags`; returns nothing
 /// when no document could be built.

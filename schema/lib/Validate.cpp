@@ -49,12 +49,15 @@ LoadResult loadConfigFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return unreadable("cannot read '" + path + "': permission denied");
-  // Read at most one byte past the limit: parseDocument reports the size.
-  std::string text(std::min<size_t>(st.st_size, kMaxConfigBytes + 1), '\0');
+  if (static_cast<size_t>(st.st_size) > kMaxConfigBytes) {
+    // Not read at all: a config this large is a mistake (a checkpoint?).
+    LoadResult r;
+    reportTooLarge(path, static_cast<size_t>(st.st_size), r.diags);
+    return r;
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  if (static_cast<size_t>(st.st_size) > kMaxConfigBytes)
-    text.resize(kMaxConfigBytes + 1);
   return loadConfigString(text, path);
 }
 
