@@ -25,3 +25,4 @@ llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
 config.substitutions.append(("%py3", config.python_executable))
 config.substitutions.append(("%expect-exit", config.python_executable + " " +
                              os.path.join(config.test_source_root, "cli", "Inputs", "expect_exit.py")))
+config.substitutions.append(("%attnc_bin", os.path.join(config.attnc_tools_dir, "attnc")))
