@@ -1,0 +1,21 @@
+//===- AttnToLinalg.h - attn -> linalg/tensor/arith/math ----------*- C++ -*-===//
+#ifndef ATTNC_CONVERSION_ATTNTOLINALG_H
+#define ATTNC_CONVERSION_ATTNTOLINALG_H
+
+namespace mlir {
+class ConversionTarget;
+class RewritePatternSet;
+
+namespace attn {
+
+/// Patterns that replace every attn op (the coarse attention ops through
+/// their expansion/decomposition patterns) by linalg/tensor/arith/math ops.
+void populateAttnToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+/// Marks attn illegal and linalg/tensor/arith/math legal.
+void configureAttnToLinalgTarget(ConversionTarget &target);
+
+} // namespace attn
+} // namespace mlir
+
+#endif // ATTNC_CONVERSION_ATTNTOLINALG_H

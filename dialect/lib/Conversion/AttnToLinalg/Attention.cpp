@@ -1,0 +1,330 @@
+//===- Attention.cpp - attention core, head layout and KV cache to linalg -===//
+//
+// attn.query_key, attn.weights_value, attn.repeat_kv, attn.split_heads,
+// attn.merge_heads, attn.kv_append and attn.kv_read. (attn.sdpa and
+// attn.mixed_sdpa reach linalg through their decomposition/expansion
+// patterns; see ConvertAttnToLinalg.cpp.)
+//
+// Grouped-query attention never copies keys/values: the query heads are
+// reshaped to [B, K, G, S, D] (head h = k * G + g, so h floordiv G = k) and
+// the contractions index the kv head directly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using namespace mlir::attn::lowering;
+
+namespace {
+
+/// A position (any integer width) or an index as i64.
+Value toI64(OpBuilder &b, Location loc, Value v) {
+  Type i64 = b.getI64Type();
+  if (v.getType().isIndex())
+    return arith::IndexCastOp::create(b, loc, i64, v);
+  unsigned width = v.getType().getIntOrFloatBitWidth();
+  if (width < 64)
+    return arith::ExtSIOp::create(b, loc, i64, v);
+  if (width > 64)
+    return arith::TruncIOp::create(b, loc, i64, v);
+  return v;
+}
+
+/// Positions tensor [S] or [B, S] read from the 5-D logits space
+/// (b, k, g, i, j) at sequence dim `seqDim`.
+AffineMap positionsMap5(OpBuilder &b, Value positions, unsigned seqDim) {
+  if (cast<RankedTensorType>(positions.getType()).getRank() == 1)
+    return project(b, 5, {seqDim});
+  return project(b, 5, {0, seqDim});
+}
+
+struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QueryKeyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value q = adaptor.getQuery(), k = adaptor.getKey();
+    Type et = op.getType().getElementType();
+    int64_t kvHeads = op.getKey().getType().getDimSize(1);
+    Value q5 = groupHeads(rewriter, loc, q, kvHeads);
+
+    // scores[b, k, g, i, j] = sum_d q[b, k, g, i, d] * key[b, k, j, d]
+    SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, q5, 4);
+    sizes.push_back(tensor::getMixedSize(rewriter, loc, k, 2));
+    Value acc = filled(rewriter, loc, sizes, et, 0.0);
+    SmallVector<AffineMap> maps = {project(rewriter, 6, {0, 1, 2, 3, 5}),
+                                   project(rewriter, 6, {0, 1, 4, 5}),
+                                   project(rewriter, 6, {0, 1, 2, 3, 4})};
+    SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    Value scores =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{acc.getType()}, ValueRange{q5, k},
+            ValueRange{acc}, maps, iters,
+            [](OpBuilder &b, Location l, ValueRange a) {
+              Value m = arith::MulFOp::create(b, l, a[0], a[1]);
+              linalg::YieldOp::create(
+                  b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
+            })
+            .getResult(0);
+
+    // logits = mask(softcap(scale * scores))
+    SmallVector<Value> ins = {scores};
+    SmallVector<AffineMap> inMaps = {identity(rewriter, 5)};
+    Value qPos = adaptor.getQueryPositions(), kPos = adaptor.getKeyPositions();
+    if (qPos) {
+      ins.append({qPos, kPos});
+      inMaps.append({positionsMap5(rewriter, qPos, 3),
+                     positionsMap5(rewriter, kPos, 4)});
+    }
+    Value allowed = adaptor.getAllowed();
+    if (allowed) {
+      ins.push_back(allowed);
+      inMaps.push_back(project(rewriter, 5, {0, 3, 4}));
+    }
+    double scale = op.getScale().convertToDouble();
+    std::optional<APFloat> softcap = op.getSoftcap();
+    MaskAttr mask = op.getMask();
+    Value logits = mapGeneric(
+        rewriter, loc, ins, inMaps, empty(rewriter, loc, sizes, et),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value s = arith::MulFOp::create(b, l, a[0], floatConst(b, l, et, scale));
+          if (softcap) {
+            Value cap = floatConst(b, l, et, softcap->convertToDouble());
+            s = arith::MulFOp::create(
+                b, l, math::TanhOp::create(b, l, arith::DivFOp::create(b, l, s, cap)),
+                cap);
+          }
+          Value ok;
+          auto both = [&](Value c) {
+            ok = ok ? arith::AndIOp::create(b, l, ok, c).getResult() : c;
+          };
+          Value qi = qPos ? toI64(b, l, a[1])
+                          : toI64(b, l, linalg::IndexOp::create(b, l, 3));
+          Value kj = qPos ? toI64(b, l, a[2])
+                          : toI64(b, l, linalg::IndexOp::create(b, l, 4));
+          Value zero = arith::ConstantIntOp::create(b, l, b.getI64Type(), 0);
+          if (qPos)
+            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, kj, zero));
+          if (!mask.isFull())
+            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, kj, qi));
+          if (mask.getKind() == MaskKind::SlidingWindow) {
+            Value w = arith::ConstantIntOp::create(b, l, b.getI64Type(),
+                                                   mask.getWindow());
+            Value dist = arith::SubIOp::create(b, l, qi, kj);
+            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, dist, w));
+          }
+          if (allowed)
+            both(a[qPos ? 3 : 1]);
+          if (ok)
+            s = arith::SelectOp::create(b, l, ok, s, maskedLogit(b, l, et));
+          return s;
+        });
+
+    // softmax over j, max-subtracted.
+    Value max = reduceLastDim(
+        rewriter, loc, logits, -std::numeric_limits<double>::infinity(),
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::MaximumFOp::create(b, l, a[0], a[1]);
+        });
+    AffineMap row = project(rewriter, 5, {0, 1, 2, 3});
+    Value exps = mapGeneric(
+        rewriter, loc, ValueRange{logits, max}, {identity(rewriter, 5), row},
+        empty(rewriter, loc, sizes, et),
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+        });
+    Value sum = reduceLastDim(rewriter, loc, exps, 0.0,
+                              [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                return arith::AddFOp::create(b, l, a[0], a[1]);
+                              });
+    Value weights = mapGeneric(
+        rewriter, loc, ValueRange{exps, sum}, {identity(rewriter, 5), row},
+        empty(rewriter, loc, sizes, et),
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::DivFOp::create(b, l, a[0], a[1]);
+        });
+    Value result = ungroupHeads(rewriter, loc, weights);
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// out[b, k, g, i, e] = sum_j w[b, k, g, i, j] * v[b, k, j, e]
+struct WeightsValueLowering : OpConversionPattern<WeightsValueOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WeightsValueOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value v = adaptor.getValue();
+    Type et = op.getType().getElementType();
+    int64_t kvHeads = op.getValue().getType().getDimSize(1);
+    Value w5 = groupHeads(rewriter, loc, adaptor.getWeights(), kvHeads);
+    SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, w5, 4);
+    sizes.push_back(tensor::getMixedSize(rewriter, loc, v, 3));
+    Value acc = filled(rewriter, loc, sizes, et, 0.0);
+    SmallVector<AffineMap> maps = {project(rewriter, 6, {0, 1, 2, 3, 5}),
+                                   project(rewriter, 6, {0, 1, 5, 4}),
+                                   project(rewriter, 6, {0, 1, 2, 3, 4})};
+    SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    Value out = linalg::GenericOp::create(
+                    rewriter, loc, TypeRange{acc.getType()}, ValueRange{w5, v},
+                    ValueRange{acc}, maps, iters,
+                    [](OpBuilder &b, Location l, ValueRange a) {
+                      Value m = arith::MulFOp::create(b, l, a[0], a[1]);
+                      linalg::YieldOp::create(
+                          b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
+                    })
+                    .getResult(0);
+    Value result = ungroupHeads(rewriter, loc, out);
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RepeatKVOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX();
+    int64_t kvHeads = op.getX().getType().getDimSize(1);
+    int64_t group = op.getType().getDimSize(1) / kvHeads;
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    sizes.insert(sizes.begin() + 2, rewriter.getIndexAttr(group));
+    Value init = empty(rewriter, loc, sizes, op.getType().getElementType());
+    Value b5 = linalg::BroadcastOp::create(rewriter, loc, x, init,
+                                           ArrayRef<int64_t>{2})
+                   .getResult()[0];
+    Value result = ungroupHeads(rewriter, loc, b5);
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SplitHeadsLowering : OpConversionPattern<SplitHeadsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SplitHeadsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX();
+    RankedTensorType type = op.getType();
+    int64_t heads = type.getDimSize(1);
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(rewriter, loc, x);
+    OpFoldResult headDim;
+    if (!type.isDynamicDim(3)) {
+      headDim = rewriter.getIndexAttr(type.getDimSize(3));
+    } else {
+      Value e = getValueOrCreateConstantIndexOp(rewriter, loc, xs[2]);
+      headDim = arith::DivUIOp::create(
+                    rewriter, loc, e,
+                    arith::ConstantIndexOp::create(rewriter, loc, heads))
+                    .getResult();
+    }
+    // [B, S, H*D] -> [B, S, H, D] -> [B, H, S, D]
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto expandedType = RankedTensorType::get(
+        {xType.getDimSize(0), xType.getDimSize(1), heads, type.getDimSize(3)},
+        type.getElementType());
+    Value expanded = tensor::ExpandShapeOp::create(
+        rewriter, loc, expandedType, x,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
+        SmallVector<OpFoldResult>{xs[0], xs[1], rewriter.getIndexAttr(heads),
+                                  headDim});
+    Value init = empty(rewriter, loc,
+                       {xs[0], rewriter.getIndexAttr(heads), xs[1], headDim},
+                       type.getElementType());
+    Value result = linalg::TransposeOp::create(rewriter, loc, expanded, init,
+                                               ArrayRef<int64_t>{0, 2, 1, 3})
+                       .getResult()[0];
+    if (result.getType() != type)
+      result = tensor::CastOp::create(rewriter, loc, type, result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct MergeHeadsLowering : OpConversionPattern<MergeHeadsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MergeHeadsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX();
+    SmallVector<OpFoldResult> xs = tensor::getMixedSizes(rewriter, loc, x);
+    // [B, H, S, D] -> [B, S, H, D] -> [B, S, H*D]
+    Value init = empty(rewriter, loc, {xs[0], xs[2], xs[1], xs[3]},
+                       op.getType().getElementType());
+    Value transposed = linalg::TransposeOp::create(rewriter, loc, x, init,
+                                                   ArrayRef<int64_t>{0, 2, 1, 3})
+                           .getResult()[0];
+    Value result = tensor::CollapseShapeOp::create(
+        rewriter, loc, transposed,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVAppendOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value update = adaptor.getUpdate();
+    SmallVector<OpFoldResult> offsets(4, rewriter.getIndexAttr(0));
+    offsets[2] = adaptor.getOffset();
+    SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, update, adaptor.getCache(), offsets,
+        tensor::getMixedSizes(rewriter, loc, update), strides);
+    return success();
+  }
+};
+
+struct KVReadLowering : OpConversionPattern<KVReadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVReadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value cache = adaptor.getCache();
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, cache);
+    int64_t len = op.getType().getDimSize(2);
+    sizes[2] = ShapedType::isDynamic(len) ? OpFoldResult(adaptor.getLength())
+                                          : rewriter.getIndexAttr(len);
+    SmallVector<OpFoldResult> offsets(4, rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+    Value result = tensor::ExtractSliceOp::create(rewriter, loc, cache, offsets,
+                                                  sizes, strides);
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::attn::populateAttentionLoweringPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<QueryKeyLowering, WeightsValueLowering, RepeatKVLowering,
+               SplitHeadsLowering, MergeHeadsLowering, KVAppendLowering,
+               KVReadLowering>(patterns.getContext());
+}

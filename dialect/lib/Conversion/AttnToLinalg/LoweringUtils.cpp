@@ -1,0 +1,237 @@
+//===- LoweringUtils.cpp - helpers for the attn -> linalg patterns --------===//
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+Value lowering::floatConst(OpBuilder &b, Location loc, Type type,
+                           double value) {
+  return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value));
+}
+
+Value lowering::maskedLogit(OpBuilder &b, Location loc, Type type) {
+  auto floatType = cast<FloatType>(type);
+  APFloat lowest = APFloat::getLargest(floatType.getFloatSemantics(),
+                                       /*Negative=*/true);
+  double fill = -2.3819763e38;
+  double limit = lowest.convertToDouble();
+  return floatConst(b, loc, type, std::max(fill, limit));
+}
+
+Value lowering::empty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                      Type elementType) {
+  return tensor::EmptyOp::create(b, loc, sizes, elementType);
+}
+
+Value lowering::filled(OpBuilder &b, Location loc,
+                       ArrayRef<OpFoldResult> sizes, Type elementType,
+                       double value) {
+  Value init = empty(b, loc, sizes, elementType);
+  Value scalar = floatConst(b, loc, elementType, value);
+  return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
+      .getResult(0);
+}
+
+SmallVector<OpFoldResult> lowering::sizesWithout(OpBuilder &b, Location loc,
+                                                 Value t, int64_t dim) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, t);
+  sizes.erase(sizes.begin() + dim);
+  return sizes;
+}
+
+Value lowering::intToFloat(OpBuilder &b, Location loc, Value v, Type type) {
+  if (v.getType().isIndex())
+    v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+  return arith::SIToFPOp::create(b, loc, type, v);
+}
+
+Value lowering::dimAsFloat(OpBuilder &b, Location loc, Value t, int64_t dim,
+                           Type type) {
+  int64_t size = cast<RankedTensorType>(t.getType()).getDimSize(dim);
+  if (!ShapedType::isDynamic(size))
+    return floatConst(b, loc, type, static_cast<double>(size));
+  Value d = tensor::DimOp::create(b, loc, t, dim);
+  return intToFloat(b, loc, d, type);
+}
+
+AffineMap lowering::identity(OpBuilder &b, unsigned rank) {
+  return b.getMultiDimIdentityMap(rank);
+}
+
+AffineMap lowering::project(OpBuilder &b, unsigned rank,
+                            ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : dims)
+    exprs.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(rank, 0, exprs, b.getContext());
+}
+
+Value lowering::mapGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+                           ArrayRef<AffineMap> inputMaps, Value init,
+                           BodyFn body) {
+  unsigned rank = cast<RankedTensorType>(init.getType()).getRank();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(identity(b, rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+      });
+  return generic.getResult(0);
+}
+
+Value lowering::mapElementwise(OpBuilder &b, Location loc, ValueRange inputs,
+                               BodyFn body) {
+  auto type = cast<RankedTensorType>(inputs.front().getType());
+  Value init = empty(b, loc, tensor::getMixedSizes(b, loc, inputs.front()),
+                     type.getElementType());
+  SmallVector<AffineMap> maps(inputs.size(), identity(b, type.getRank()));
+  return mapGeneric(b, loc, inputs, maps, init, body);
+}
+
+Value lowering::reduceLastDim(OpBuilder &b, Location loc, Value x,
+                              double initValue, BodyFn body) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  Value init = filled(b, loc, sizesWithout(b, loc, x, rank - 1),
+                      type.getElementType(), initValue);
+  SmallVector<unsigned> outer;
+  for (unsigned i = 0; i + 1 < rank; ++i)
+    outer.push_back(i);
+  SmallVector<AffineMap> maps = {identity(b, rank), project(b, rank, outer)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+      maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+      });
+  return generic.getResult(0);
+}
+
+Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
+                              Value bias) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  Type et = xType.getElementType();
+  int64_t rank = xType.getRank();
+  SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+  OpFoldResult outSize = tensor::getMixedSize(b, loc, w, 1);
+
+  // [d0, ..., dn-2, in] -> [M, in]
+  Value x2 = x;
+  if (rank == 1) {
+    auto t = RankedTensorType::get({1, xType.getDimSize(0)}, et);
+    x2 = tensor::ExpandShapeOp::create(
+        b, loc, t, x, SmallVector<ReassociationIndices>{{0, 1}},
+        SmallVector<OpFoldResult>{b.getIndexAttr(1), xSizes[0]});
+  } else if (rank > 2) {
+    ReassociationIndices lead;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      lead.push_back(i);
+    x2 = tensor::CollapseShapeOp::create(
+        b, loc, x, SmallVector<ReassociationIndices>{lead, {rank - 1}});
+  }
+  SmallVector<OpFoldResult> mSizes = {tensor::getMixedSize(b, loc, x2, 0),
+                                      outSize};
+  Value acc = filled(b, loc, mSizes, et, 0.0);
+  Value y = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
+                                     ValueRange{x2, w}, ValueRange{acc})
+                .getResult(0);
+  if (bias) {
+    AffineMap id = identity(b, 2);
+    y = mapGeneric(b, loc, ValueRange{y, bias}, {id, project(b, 2, {1})},
+                   empty(b, loc, mSizes, et),
+                   [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                     return arith::AddFOp::create(nb, nloc, a[0], a[1]);
+                   });
+  }
+  if (rank == 2)
+    return y;
+  // [M, out] -> [d0, ..., dn-2, out]
+  SmallVector<int64_t> shape(xType.getShape());
+  shape.back() = wType.getDimSize(1);
+  SmallVector<OpFoldResult> outShape(xSizes);
+  outShape.back() = outSize;
+  if (rank == 1) {
+    return tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get(shape, et), y,
+        SmallVector<ReassociationIndices>{{0, 1}});
+  }
+  ReassociationIndices lead;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    lead.push_back(i);
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, et), y,
+      SmallVector<ReassociationIndices>{lead, {rank - 1}}, outShape);
+}
+
+Value lowering::activation(OpBuilder &b, Location loc, Activation kind,
+                           Value x) {
+  Type t = x.getType();
+  auto c = [&](double v) { return floatConst(b, loc, t, v); };
+  switch (kind) {
+  case Activation::Gelu: {
+    // 0.5 x (1 + erf(x / sqrt(2)))
+    Value e = math::ErfOp::create(
+        b, loc, arith::MulFOp::create(b, loc, x, c(M_SQRT1_2)));
+    Value s = arith::AddFOp::create(b, loc, c(1.0), e);
+    return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, c(0.5), x),
+                                 s);
+  }
+  case Activation::GeluTanh: {
+    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value x3 = arith::MulFOp::create(
+        b, loc, x, arith::MulFOp::create(b, loc, x, x));
+    Value inner = arith::AddFOp::create(
+        b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), x3));
+    Value th = math::TanhOp::create(
+        b, loc, arith::MulFOp::create(b, loc, c(std::sqrt(2.0 / M_PI)), inner));
+    Value s = arith::AddFOp::create(b, loc, c(1.0), th);
+    return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, c(0.5), x),
+                                 s);
+  }
+  case Activation::Relu:
+    return arith::MaximumFOp::create(b, loc, x, c(0.0));
+  case Activation::Silu: {
+    // x / (1 + exp(-x))
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+    return arith::DivFOp::create(b, loc, x,
+                                 arith::AddFOp::create(b, loc, c(1.0), e));
+  }
+  case Activation::Tanh:
+    return math::TanhOp::create(b, loc, x);
+  }
+  llvm_unreachable("unknown activation");
+}
+
+Value lowering::groupHeads(OpBuilder &b, Location loc, Value t,
+                           int64_t kvHeads) {
+  auto type = cast<RankedTensorType>(t.getType());
+  int64_t heads = type.getDimSize(1);
+  int64_t group = heads / kvHeads;
+  SmallVector<int64_t> shape = {type.getDimSize(0), kvHeads, group,
+                                type.getDimSize(2), type.getDimSize(3)};
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, t);
+  SmallVector<OpFoldResult> outShape = {sizes[0], b.getIndexAttr(kvHeads),
+                                        b.getIndexAttr(group), sizes[2],
+                                        sizes[3]};
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()), t,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}, outShape);
+}
+
+Value lowering::ungroupHeads(OpBuilder &b, Location loc, Value t) {
+  return tensor::CollapseShapeOp::create(
+      b, loc, t, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+}

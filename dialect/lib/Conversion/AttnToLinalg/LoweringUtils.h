@@ -1,0 +1,82 @@
+//===- LoweringUtils.h - helpers for the attn -> linalg patterns --*- C++ -*-===//
+//
+// Private to lib/Conversion/AttnToLinalg. Small builders for the linalg on
+// tensors that every pattern emits: empty/filled tensors, elementwise maps,
+// last-dim reductions, matmuls over the last dim, activations.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_LIB_CONVERSION_ATTNTOLINALG_LOWERINGUTILS_H
+#define ATTNC_LIB_CONVERSION_ATTNTOLINALG_LOWERINGUTILS_H
+
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::attn::lowering {
+
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A scalar float constant of type `type`.
+Value floatConst(OpBuilder &b, Location loc, Type type, double value);
+/// The most negative finite value of `type` or -2.3819763e38, whichever is
+/// larger (gemma/penzai's masked-out logit, clamped for f16).
+Value maskedLogit(OpBuilder &b, Location loc, Type type);
+/// tensor.empty of the given sizes.
+Value empty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+            Type elementType);
+/// tensor.empty + linalg.fill with `value`.
+Value filled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+             Type elementType, double value);
+/// Sizes of `t` with dim `dim` dropped.
+SmallVector<OpFoldResult> sizesWithout(OpBuilder &b, Location loc, Value t,
+                                       int64_t dim);
+/// The size of dim `dim` of `t` as a float scalar of `type`.
+Value dimAsFloat(OpBuilder &b, Location loc, Value t, int64_t dim, Type type);
+
+/// A linalg.generic whose iteration space is the shape of `init`, all
+/// parallel; `inputs` are read through `inputMaps`, `init` through the
+/// identity. The body gets the input scalars (and the output scalar last)
+/// and returns the result scalar.
+Value mapGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+                 ArrayRef<AffineMap> inputMaps, Value init, BodyFn body);
+/// mapGeneric over same-shaped inputs, into a fresh tensor like inputs[0].
+Value mapElementwise(OpBuilder &b, Location loc, ValueRange inputs,
+                     BodyFn body);
+/// Reduces the last dim of `x` with `body(x_elem, acc)` starting from
+/// `initValue`; the result has x's shape without its last dim.
+Value reduceLastDim(OpBuilder &b, Location loc, Value x, double initValue,
+                    BodyFn body);
+
+/// Identity map of `rank` dims.
+AffineMap identity(OpBuilder &b, unsigned rank);
+/// Map of `rank` dims onto the listed dims.
+AffineMap project(OpBuilder &b, unsigned rank, ArrayRef<unsigned> dims);
+
+/// `x` [..., in] times `w` [in, out] (+ `bias` [out]): collapses the leading
+/// dims and emits linalg.matmul.
+Value linearLastDim(OpBuilder &b, Location loc, Value x, Value w, Value bias);
+/// Applies `kind` to a scalar.
+Value activation(OpBuilder &b, Location loc, Activation kind, Value x);
+/// Integer scalar (any width) or index -> f32/f64 `type`.
+Value intToFloat(OpBuilder &b, Location loc, Value v, Type type);
+
+/// [B, H, S, X] -> [B, K, H/K, S, X] (query heads grouped by kv head).
+Value groupHeads(OpBuilder &b, Location loc, Value t, int64_t kvHeads);
+/// [B, K, G, S, X] -> [B, K*G, S, X].
+Value ungroupHeads(OpBuilder &b, Location loc, Value t);
+
+} // namespace mlir::attn::lowering
+
+namespace mlir::attn {
+// One populate function per op family (each in its own file).
+void populateEmbeddingLoweringPatterns(RewritePatternSet &patterns);
+void populateLayerLoweringPatterns(RewritePatternSet &patterns);
+void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
+} // namespace mlir::attn
+
+#endif // ATTNC_LIB_CONVERSION_ATTNTOLINALG_LOWERINGUTILS_H
