@@ -208,19 +208,27 @@ void printParameters(std::ostream &os, const Report &r) {
 
 void printCosts(std::ostream &os, const Report &r) {
   const FlopCounts &f = r.flops;
+  const bool encoder = r.c.kind == ModelKind::Encoder;
   os << "FLOPs per token at seq-len " << r.o.seqLen << "\n"
      << "  prefill   " << decimalUnits(f.prefillPerToken, "FLOP") << " ("
      << thousands(std::llround(f.prefillPerToken)) << ")\n"
-     << "  decode    " << decimalUnits(f.decodePerToken, "FLOP") << " ("
-     << thousands(std::llround(f.decodePerToken)) << ")\n";
+     << "  decode    "
+     << (encoder ? std::string("n/a (an encoder does not decode)")
+                 : decimalUnits(f.decodePerToken, "FLOP") + " (" +
+                       thousands(std::llround(f.decodePerToken)) + ")")
+     << "\n";
   const MemoryEstimate &m = r.memory;
   os << "memory (" << toString(r.c.dtype) << ", " << byteSize(r.c.dtype)
      << " bytes per value)\n"
      << "  weights   " << binaryUnits(m.weightBytes) << " ("
      << thousands(m.weightBytes) << " bytes)\n"
-     << "  KV cache  " << binaryUnits(m.kvCacheBytes) << " ("
-     << thousands(m.kvCacheBytes) << " bytes) for batch " << r.o.batch
-     << ", cache-len " << r.o.cacheLen << "\n\n";
+     << "  KV cache  ";
+  if (encoder)
+    os << "n/a (an encoder keeps no KV cache)\n\n";
+  else
+    os << binaryUnits(m.kvCacheBytes) << " (" << thousands(m.kvCacheBytes)
+       << " bytes) for batch " << r.o.batch << ", cache-len " << r.o.cacheLen
+       << "\n\n";
 }
 
 void printStructure(std::ostream &os, const Report &r) {
@@ -296,6 +304,7 @@ nlohmann::ordered_json reportJson(const Report &r) {
   for (const MaskPicture &m : r.masks)
     masks.push_back(maskJson(m));
   const ParamCounts &p = r.params;
+  const bool encoder = c.kind == ModelKind::Encoder;
   return {
       {"file", c.loc.file},
       {"name", c.name},
@@ -321,12 +330,14 @@ nlohmann::ordered_json reportJson(const Report &r) {
                       {"groups", groups}}},
       {"flops", {{"seq_len", r.o.seqLen},
                  {"prefill_per_token", r.flops.prefillPerToken},
-                 {"decode_per_token", r.flops.decodePerToken}}},
+                 {"decode_per_token", encoder ? J(nullptr)
+                                              : J(r.flops.decodePerToken)}}},
       {"memory", {{"batch", r.o.batch},
                   {"cache_len", r.o.cacheLen},
                   {"bytes_per_value", byteSize(c.dtype)},
                   {"weight_bytes", r.memory.weightBytes},
-                  {"kv_cache_bytes", r.memory.kvCacheBytes}}},
+                  {"kv_cache_bytes", encoder ? J(nullptr)
+                                             : J(r.memory.kvCacheBytes)}}},
       {"layers", layers},
       {"tokens", tokens},
       {"attention_patterns", patterns},
