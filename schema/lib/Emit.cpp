@@ -128,23 +128,43 @@ ordered_json toJson(const ModelConfig &c) {
   output["pooler"] = c.output.pooler;
   j["output"] = output;
 
-  // Per-layer settings: one override per layer that differs from the
-  // model-wide defaults, so the output needs no kinds to be read.
+  // Per-layer variation: the kinds and their pattern as given, then one
+  // override per layer whose settings differ from what the pattern gives.
   LayerSettings base;
   base.ropeBase = p.ropeBase;
   base.ropeScaleFactor = p.ropeScaleFactor;
   base.useRope = a.useRope;
+  ordered_json layers = ordered_json::object();
+  if (!c.layerKinds.empty()) {
+    ordered_json kinds = ordered_json::object();
+    for (const auto &[name, kind] : c.layerKinds)
+      kinds[name] = layerSettings(kind, base);
+    layers["kinds"] = kinds;
+  }
+  if (!c.layerPattern.empty())
+    layers["pattern"] = c.layerPattern;
   ordered_json overrides = ordered_json::array();
   for (size_t i = 0; i < c.layers.size(); ++i) {
-    ordered_json s = layerSettings(c.layers[i], base);
-    if (s.empty())
-      continue;
+    LayerSettings expected = base;
+    if (!c.layerPattern.empty()) {
+      auto it = c.layerKinds.find(c.layerPattern[i % c.layerPattern.size()]);
+      if (it != c.layerKinds.end())
+        expected = it->second;
+    }
+    const LayerSettings &actual = c.layers[i];
     ordered_json o = {{"layers", {i}}};
-    o.update(s);
-    overrides.push_back(o);
+    if (actual.kind != expected.kind && c.layerKinds.count(actual.kind)) {
+      o["kind"] = actual.kind;
+      expected = c.layerKinds.at(actual.kind);
+    }
+    o.update(layerSettings(actual, expected));
+    if (o.size() > 1)
+      overrides.push_back(o);
   }
   if (!overrides.empty())
-    j["layers"] = {{"overrides", overrides}};
+    layers["overrides"] = overrides;
+  if (!layers.empty())
+    j["layers"] = layers;
   return j;
 }
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace attnc {
 
@@ -252,14 +253,17 @@ private:
     if (headDim <= 0)
       return;
     double rotated = fraction * double(headDim);
-    if (std::fabs(rotated - std::round(rotated)) > 1e-9 ||
-        static_cast<int64_t>(std::round(rotated)) % 2 != 0)
-      error(pointer,
-            "RoPE rotates " + std::to_string(rotated) + " of head_dim " +
-                num(headDim) + " dimensions; expected an even whole number "
-                "(dimensions are rotated in pairs)",
-            std::to_string(rotated),
-            "an even number of rotated dimensions");
+    bool whole = std::fabs(rotated - std::round(rotated)) <= 1e-9;
+    if (whole && static_cast<int64_t>(std::round(rotated)) % 2 == 0)
+      return;
+    std::ostringstream amount;
+    amount << rotated;
+    error(pointer,
+          "RoPE would rotate " + amount.str() + " of head_dim " +
+              num(headDim) + "'s dimensions (fraction " +
+              [&] { std::ostringstream f; f << fraction; return f.str(); }() +
+              "); expected an even whole number (dimensions rotate in pairs)",
+          amount.str() + " dimensions", "an even number of dimensions");
   }
 
   void checkPositions() {
@@ -328,6 +332,12 @@ private:
       error("/output", "output kind 'classifier' needs 'num_classes'; "
                        "expected an integer >= 1",
             "no num_classes", "num_classes");
+    if (o.kind == OutputKind::Logits && o.pooler)
+      error("/output/pooler",
+            "'output.pooler' is true but the output is 'logits'; expected "
+            "output kind 'hidden_states' or 'classifier' (the pooler works on "
+            "one pooled token)",
+            "output 'logits'", "output 'hidden_states' or 'classifier'");
     if (o.kind != OutputKind::Classifier && r_.has("/output/num_classes"))
       error("/output/num_classes",
             std::string("'output.num_classes' is set but the output is '") +

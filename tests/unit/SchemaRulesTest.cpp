@@ -339,3 +339,15 @@ TEST_CASE("hostile input: malformed, binary, deep, aliases, empty",
   CHECK(findError(r, "expands to more than"));
   CHECK(r.diags.errorCount() == 1);
 }
+
+TEST_CASE("the pooler needs a pooled output", "[rules]") {
+  requireError(R"({"output": {"pooler": true}})",
+               "'output.pooler' is true but the output is 'logits'",
+               "/output/pooler");
+  requireValid(R"({"output": {"kind": "hidden_states", "pooler": true}})");
+}
+
+TEST_CASE("JSON configs may name their schema", "[rules]") {
+  requireValid(R"({"$schema": "../schema/attnc.schema.json"})");
+  requireError(R"({"$schema": 3})", "found 3; expected a string", "/$schema");
+}
