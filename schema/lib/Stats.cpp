@@ -60,49 +60,6 @@ int64_t normSize(const NormConfig &n, int64_t d) {
   return n.kind == NormKind::Layer && n.bias ? 2 * d : d;
 }
 
-/// Where each token group sits in a sequence of seqLen input tokens.
-struct GroupSpan {
-  std::string name;
-  bool cache = false;
-  int64_t begin = 0; ///< first input position (cache groups: none)
-  int64_t length = 0;
-};
-
-std::vector<GroupSpan> layoutGroups(const ModelConfig &c, int64_t seqLen) {
-  int64_t fixed = 0, dynamicCount = 0;
-  for (const TokenSpec &t : c.tokens) {
-    if (t.fromCache())
-      continue;
-    if (t.dynamic)
-      ++dynamicCount;
-    else if (t.size)
-      fixed += *t.size;
-  }
-  int64_t spare = std::max<int64_t>(0, seqLen - fixed);
-  std::vector<GroupSpan> spans;
-  int64_t position = 0, dynamicIndex = 0;
-  for (const TokenSpec &t : c.tokens) {
-    GroupSpan s;
-    s.name = t.name;
-    if (t.fromCache()) {
-      s.cache = true;
-      s.length = seqLen;
-    } else {
-      if (t.dynamic) {
-        s.length = spare / dynamicCount +
-                   (dynamicIndex < spare % dynamicCount ? 1 : 0);
-        ++dynamicIndex;
-      } else {
-        s.length = t.size.value_or(0);
-      }
-      s.begin = position;
-      position += s.length;
-    }
-    spans.push_back(s);
-  }
-  return spans;
-}
-
 /// Counts, for a query at input position i, the keys it sees.
 class KeyCounter {
 public:
@@ -171,6 +128,43 @@ int64_t layerMatmulParams(const ModelConfig &c) {
 }
 
 } // namespace
+
+std::vector<GroupSpan> layoutGroups(const ModelConfig &c, int64_t seqLen) {
+  int64_t fixed = 0, dynamicCount = 0;
+  for (const TokenSpec &t : c.tokens) {
+    if (t.fromCache())
+      continue;
+    if (t.dynamic)
+      ++dynamicCount;
+    else if (t.size)
+      fixed += *t.size;
+  }
+  int64_t spare = std::max<int64_t>(0, seqLen - fixed);
+  std::vector<GroupSpan> spans;
+  int64_t position = 0, dynamicIndex = 0;
+  for (const TokenSpec &t : c.tokens) {
+    GroupSpan s;
+    s.name = t.name;
+    s.input = t.input;
+    if (t.fromCache()) {
+      s.cache = true;
+      s.length = seqLen;
+    } else {
+      if (t.dynamic) {
+        s.length = spare / dynamicCount +
+                   (dynamicIndex < spare % dynamicCount ? 1 : 0);
+        ++dynamicIndex;
+      } else {
+        s.length = t.size.value_or(0);
+      }
+      s.begin = position;
+      position += s.length;
+    }
+    spans.push_back(s);
+  }
+  return spans;
+}
+
 
 ParamCounts countParameters(const ModelConfig &c) {
   ParamCounts out;

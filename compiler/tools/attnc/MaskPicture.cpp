@@ -20,36 +20,18 @@ namespace attnc::cli {
 
 std::vector<SequenceGroup> layoutSequence(const ModelConfig &c,
                                           int64_t seqLen) {
-  int64_t fixed = 0, dynamicCount = 0;
-  for (const TokenSpec &t : c.tokens) {
-    if (t.fromCache())
-      continue;
-    if (t.dynamic)
-      ++dynamicCount;
-    else
-      fixed += t.size.value_or(0);
-  }
-  int64_t spare = std::max<int64_t>(0, seqLen - fixed);
+  // Key columns list every group (cache ones too) in `tokens` order.
   std::vector<SequenceGroup> groups;
-  int64_t key = 0, query = 0, dynamicIndex = 0;
-  for (const TokenSpec &t : c.tokens) {
+  int64_t key = 0;
+  for (const GroupSpan &span : layoutGroups(c, seqLen)) {
     SequenceGroup g;
-    g.name = t.name;
-    g.input = t.input;
-    g.cache = t.fromCache();
-    if (g.cache) {
-      g.length = seqLen;
-    } else if (t.dynamic) {
-      g.length = spare / dynamicCount + (dynamicIndex++ < spare % dynamicCount);
-    } else {
-      g.length = t.size.value_or(0);
-    }
+    g.name = span.name;
+    g.input = span.input;
+    g.cache = span.cache;
+    g.length = span.length;
     g.keyBegin = key;
+    g.queryBegin = span.cache ? -1 : span.begin;
     key += g.length;
-    if (!g.cache) {
-      g.queryBegin = query;
-      query += g.length;
-    }
     groups.push_back(g);
   }
   return groups;

@@ -13,6 +13,7 @@
 #define ATTNC_TOOLS_ATTNC_MASKPICTURE_H
 
 #include "attnc/Schema/Config.h"
+#include "attnc/Schema/Stats.h"
 
 #include <nlohmann/json.hpp>
 

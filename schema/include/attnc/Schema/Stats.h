@@ -10,6 +10,22 @@
 
 namespace attnc {
 
+/// Where one token group sits in a sequence of seqLen input tokens. Fixed
+/// groups keep their size; dynamic groups share what is left (earlier groups
+/// take the remainder); cache groups are not in the input and stand for
+/// seqLen cached keys visible to the queries whose pattern lists them.
+struct GroupSpan {
+  std::string name;
+  TokenInput input = TokenInput::Tokens;
+  bool cache = false;
+  int64_t begin = 0; ///< first input position (cache groups: 0, unused)
+  int64_t length = 0;
+};
+
+/// The groups of `config` in `tokens` order for seqLen input tokens; the
+/// layout that FLOP counts and `attnc inspect`'s mask picture share.
+std::vector<GroupSpan> layoutGroups(const ModelConfig &config, int64_t seqLen);
+
 /// Parameter count of one named component ("token embedding", "layer 0
 /// attention", ...).
 struct ParamGroup {
