@@ -4,6 +4,8 @@
 // descriptions in schema/attnc.schema.json, the single source of truth for
 // field names and defaults), so consumers never re-derive anything.
 // No LLVM/MLIR here: the compiler and the runtime both include this header.
+// The model's weights (names, shapes, order) are defined once, in
+// attnc/Schema/Weights.h: use weightTable(config), never re-derive them.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_SCHEMA_CONFIG_H
