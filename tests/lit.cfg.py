@@ -26,3 +26,13 @@ config.substitutions.append(("%py3", config.python_executable))
 config.substitutions.append(("%expect-exit", config.python_executable + " " +
                              os.path.join(config.test_source_root, "cli", "Inputs", "expect_exit.py")))
 config.substitutions.append(("%attnc_bin", os.path.join(config.attnc_tools_dir, "attnc")))
+
+# Upstream MLIR tools and runtime libraries, for the numerics tests that run
+# lowered attn code (tests/conversion): attnc-opt lowers, stock mlir-opt takes
+# the result to LLVM, mlir-runner executes it.
+llvm_config.add_tool_substitutions(["mlir-opt", "mlir-runner"], [config.llvm_tools_dir])
+_llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(("%mlir_runner_utils",
+                             os.path.join(_llvm_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(("%mlir_c_runner_utils",
+                             os.path.join(_llvm_lib_dir, "libmlir_c_runner_utils.so")))
