@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace attnc::test {
 
@@ -49,6 +51,18 @@ inline std::string allMessages(const LoadResult &r) {
   for (const Diagnostic &d : r.diags.all())
     out += d.loc.str() + ": " + d.message + "\n";
   return out;
+}
+
+/// Paths of the valid sample configs (samples/*.yaml and *.json).
+inline std::vector<std::string> samplePaths() {
+  std::vector<std::string> paths;
+  for (const auto &entry : std::filesystem::directory_iterator(
+           std::string(ATTNC_SOURCE_DIR) + "/samples")) {
+    std::string ext = entry.path().extension().string();
+    if (ext == ".yaml" || ext == ".json")
+      paths.push_back(entry.path().string());
+  }
+  return paths;
 }
 
 } // namespace attnc::test

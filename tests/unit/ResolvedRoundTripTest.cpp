@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 
 using namespace attnc;
 using namespace attnc::test;
@@ -44,16 +43,8 @@ TEST_CASE("resolved config round-trips: small configs", "[resolved]") {
 }
 
 TEST_CASE("resolved config round-trips: every sample", "[resolved]") {
-  namespace fs = std::filesystem;
-  int seen = 0;
-  for (const auto &entry :
-       fs::directory_iterator(std::string(ATTNC_SOURCE_DIR) + "/samples")) {
-    std::string ext = entry.path().extension().string();
-    if (ext != ".yaml" && ext != ".json")
-      continue;
-    ++seen;
-    checkRoundTrip(loadConfigFile(entry.path().string()),
-                   entry.path().filename().string());
-  }
-  CHECK(seen >= 8);
+  std::vector<std::string> samples = samplePaths();
+  CHECK(samples.size() >= 8);
+  for (const std::string &path : samples)
+    checkRoundTrip(loadConfigFile(path), path);
 }
