@@ -40,10 +40,11 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
     `softmax_j(mask(softcap(scale * q . k)))` as `[B, H, Sq, Skv]`, with
     query head `h` reading key head `h floordiv (H / K)`.
 
-    The mask (see `#attn.mask`) compares positions: `positions(%qp, %kp)`
-    gives them explicitly (`[B, S]` or `[S]` integers; a negative key
-    position is never attended); without them, positions are indices
-    `0..Sq-1` and `0..Skv-1`. `allowed(%m)` (`[B, Sq, Skv]` i1, true =
+    The mask (see `#attn.mask`) compares positions:
+    `positions(%qp, %kp : tensor<1x?xi32>, tensor<1x?xi32>)` gives them
+    explicitly (`[B, S]` or `[S]` integers; a negative key position is never
+    attended); without them, positions are indices `0..Sq-1` and
+    `0..Skv-1`. `allowed(%m : tensor<1x?x?xi1>)` (`[B, Sq, Skv]`, true =
     attend) is combined with the mask by logical and. Masked logits become
     -2.3819763e38 before the softmax (gemma/penzai).
 
@@ -62,12 +63,11 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `mask` `(` custom<Mask>($mask) `)`
-    (`positions` `(` $query_positions^ `,` $key_positions `)`)?
-    (`allowed` `(` $allowed^ `)`)?
+    (`positions` `(` $query_positions^ `,` $key_positions `:`
+      type($query_positions) `,` type($key_positions) `)`)?
+    (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
-    `:` type($query) `,` type($key)
-    (`,` type($query_positions)^ `,` type($key_positions))?
-    (`,` type($allowed)^)? `->` type($result)
+    `:` type($query) `,` type($key) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -119,12 +119,11 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `mask` `(` custom<Mask>($mask) `)`
-    (`positions` `(` $query_positions^ `,` $key_positions `)`)?
-    (`allowed` `(` $allowed^ `)`)?
+    (`positions` `(` $query_positions^ `,` $key_positions `:`
+      type($query_positions) `,` type($key_positions) `)`)?
+    (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
-    `:` type($query) `,` type($key) `,` type($value)
-    (`,` type($query_positions)^ `,` type($key_positions))?
-    (`,` type($allowed)^)? `->` type($result)
+    `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -91,11 +91,12 @@ def Attn_MaskAttr : Attn_Attr<"Mask", "mask"> {
 def Attn_TokenGroupAttr : Attn_Attr<"TokenGroup", "token_group"> {
   let summary = "a named, contiguous group of tokens (noether's TokenSpec)";
   let description = [{
-    `#attn.token_group<"surface_anchors", 100>` has a fixed size;
-    `#attn.token_group<"text", ?>` has a size known at run time (at most one
+    `#attn.token_group<"surface_anchors": 100>` has a fixed size;
+    `#attn.token_group<"text": ?>` has a size known at run time (at most one
     group of a sequence may be dynamic: its size is what the others leave);
-    `#attn.token_group<"past", cache>` is not in the input sequence: its keys
-    and values come from the KV cache (noether's `size: null`).
+    `#attn.token_group<"past": cache>` is not in the input sequence: its keys
+    and values come from the KV cache (noether's `size: null`). Ops print a
+    list of groups without the prefix: `["past": cache, "text": ?]`.
   }];
   let parameters = (ins StringRefParameter<"the group's name">:$name,
                         "int64_t":$size,
@@ -113,11 +114,13 @@ def Attn_TokenGroupAttr : Attn_Attr<"TokenGroup", "token_group"> {
 def Attn_AttentionPatternAttr : Attn_Attr<"AttentionPattern", "pattern"> {
   let summary = "query groups attending to key/value groups under a mask";
   let description = [{
-    `#attn.pattern<["queries"] -> ["anchors", "queries"], causal>`: the
+    `#attn.pattern<["queries"] -> ["anchors", "queries"] causal>`: the
     tokens of the query groups (concatenated in the listed order) attend to
     the tokens of the key/value groups (concatenated in the listed order)
     under the mask. Positions used by the mask are indices in the full
-    sequence (cache groups included, in declaration order).
+    sequence (cache groups included, in declaration order). Ops print a
+    list of patterns without the prefix:
+    `[["a"] -> ["a"] full, ["b"] -> ["a", "b"] sliding_window 128]`.
   }];
   let parameters = (ins "::mlir::ArrayAttr":$queries,
                         "::mlir::ArrayAttr":$keyValues,
