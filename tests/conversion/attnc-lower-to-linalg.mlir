@@ -22,19 +22,19 @@
 // BUF-SAME: memref<1x?xi32
 // BUF-NOT: tensor<
 // BUF: memref.alloc
-// BUF: linalg.matmul ins({{.*}}memref
+// BUF: linalg.matmul {{.*}}ins({{.*}}memref
 // BUF: return
 func.func @layer(%ids: tensor<1x?xi32>, %pos: tensor<1x?xi32>, %end: index,
                  %embed: tensor<64x32xf32>, %g: tensor<32xf32>,
-                 %wq: tensor<32x32xf32>, %wk: tensor<32x16xf32>, %wv: tensor<32x16xf32>, %wo: tensor<32x32xf32>,
-                 %wg: tensor<32x64xf32>, %wu: tensor<32x64xf32>, %wd: tensor<64x32xf32>,
+                 %wq: tensor<32x32xf32>, %wk: tensor<16x32xf32>, %wv: tensor<16x32xf32>, %wo: tensor<32x32xf32>,
+                 %wg: tensor<64x32xf32>, %wu: tensor<64x32xf32>, %wd: tensor<32x64xf32>,
                  %kc: tensor<1x2x128x8xf32>, %vc: tensor<1x2x128x8xf32>)
     -> (tensor<1x?x64xf32>, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>) {
   %h = attn.embed %ids, %embed scale(5.65685) : tensor<1x?xi32>, tensor<64x32xf32> -> tensor<1x?x32xf32>
   %n = attn.norm rms %h, %g zero_centered : tensor<1x?x32xf32>, tensor<32xf32>
   %q = attn.linear %n, %wq : tensor<1x?x32xf32>, tensor<32x32xf32> -> tensor<1x?x32xf32>
-  %k = attn.linear %n, %wk : tensor<1x?x32xf32>, tensor<32x16xf32> -> tensor<1x?x16xf32>
-  %v = attn.linear %n, %wv : tensor<1x?x32xf32>, tensor<32x16xf32> -> tensor<1x?x16xf32>
+  %k = attn.linear %n, %wk : tensor<1x?x32xf32>, tensor<16x32xf32> -> tensor<1x?x16xf32>
+  %v = attn.linear %n, %wv : tensor<1x?x32xf32>, tensor<16x32xf32> -> tensor<1x?x16xf32>
   %qh = attn.split_heads %q : tensor<1x?x32xf32> -> tensor<1x4x?x8xf32>
   %kh = attn.split_heads %k : tensor<1x?x16xf32> -> tensor<1x2x?x8xf32>
   %vh = attn.split_heads %v : tensor<1x?x16xf32> -> tensor<1x2x?x8xf32>
@@ -52,7 +52,7 @@ func.func @layer(%ids: tensor<1x?xi32>, %pos: tensor<1x?xi32>, %end: index,
   %an = attn.norm identity %a : tensor<1x?x32xf32>
   %h2 = attn.residual_add %h, %an : tensor<1x?x32xf32>
   %n2 = attn.norm rms %h2, %g : tensor<1x?x32xf32>, tensor<32xf32>
-  %m = attn.gated_mlp gelu_tanh %n2, %wg, %wu, %wd : tensor<1x?x32xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x32xf32> -> tensor<1x?x32xf32>
+  %m = attn.gated_mlp gelu_tanh %n2, %wg, %wu, %wd : tensor<1x?x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<32x64xf32> -> tensor<1x?x32xf32>
   %h3 = attn.residual_add %h2, %m : tensor<1x?x32xf32>
   %l = attn.unembed %h3, %embed : tensor<1x?x32xf32>, tensor<64x32xf32> -> tensor<1x?x64xf32>
   %lc = attn.softcap %l cap(30.0) : tensor<1x?x64xf32>

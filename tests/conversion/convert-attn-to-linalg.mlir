@@ -6,17 +6,21 @@
 // NOATTN-NOT: attn.{{[a-z_]+}} %
 // NOATTN-LABEL: func.func @attributes
 
+// The weight is [out, in] (PyTorch): a matmul with transposed B.
+// CHECK-DAG: #[[MA:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[MB:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[MC:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @linear
-// CHECK-SAME: (%[[X:.*]]: tensor<2x?x64xf32>, %[[W:.*]]: tensor<64x32xf32>, %[[B:.*]]: tensor<32xf32>)
+// CHECK-SAME: (%[[X:.*]]: tensor<2x?x64xf32>, %[[W:.*]]: tensor<32x64xf32>, %[[B:.*]]: tensor<32xf32>)
 // CHECK: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : tensor<2x?x64xf32> into tensor<?x64xf32>
 // CHECK: %[[ACC:.*]] = linalg.fill
-// CHECK: %[[MM:.*]] = linalg.matmul ins(%[[X2]], %[[W]] : tensor<?x64xf32>, tensor<64x32xf32>) outs(%[[ACC]] : tensor<?x32xf32>)
+// CHECK: %[[MM:.*]] = linalg.matmul indexing_maps = [#[[MA]], #[[MB]], #[[MC]]] ins(%[[X2]], %[[W]] : tensor<?x64xf32>, tensor<32x64xf32>) outs(%[[ACC]] : tensor<?x32xf32>)
 // CHECK: %[[BIAS:.*]] = linalg.generic {{.*}} ins(%[[MM]], %[[B]] : tensor<?x32xf32>, tensor<32xf32>)
 // CHECK: arith.addf
 // CHECK: %[[Y:.*]] = tensor.expand_shape %[[BIAS]] {{\[}}[0, 1], [2]] output_shape [2, %{{.*}}, 32]
 // CHECK: return %[[Y]]
-func.func @linear(%x: tensor<2x?x64xf32>, %w: tensor<64x32xf32>, %b: tensor<32xf32>) -> tensor<2x?x32xf32> {
-  %0 = attn.linear %x, %w, %b : tensor<2x?x64xf32>, tensor<64x32xf32>, tensor<32xf32> -> tensor<2x?x32xf32>
+func.func @linear(%x: tensor<2x?x64xf32>, %w: tensor<32x64xf32>, %b: tensor<32xf32>) -> tensor<2x?x32xf32> {
+  %0 = attn.linear %x, %w, %b : tensor<2x?x64xf32>, tensor<32x64xf32>, tensor<32xf32> -> tensor<2x?x32xf32>
   return %0 : tensor<2x?x32xf32>
 }
 
@@ -64,6 +68,27 @@ func.func @query_key_gqa_causal(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf3
 // CHECK: arith.select
 func.func @query_key_window(%q: tensor<1x4x4x16xf32>, %k: tensor<1x2x6x16xf32>, %qp: tensor<1x4xi32>, %kp: tensor<1x6xi32>) -> tensor<1x4x4x6xf32> {
   %0 = attn.query_key %q, %k mask(sliding_window 3) positions(%qp, %kp : tensor<1x4xi32>, tensor<1x6xi32>) scale(0.25) softcap(50.0)
+      : tensor<1x4x4x16xf32>, tensor<1x2x6x16xf32> -> tensor<1x4x4x6xf32>
+  return %0 : tensor<1x4x4x6xf32>
+}
+
+// -----
+
+// A local window is a band |i - j| < W; keys of the unmasked prefix pass
+// whatever the mask says.
+// CHECK-LABEL: func.func @query_key_local_prefix
+// CHECK-SAME: %[[N:[a-z0-9]+]]: index)
+// CHECK: linalg.generic
+// CHECK: %[[J:.*]] = linalg.index 4
+// CHECK: arith.subi
+// CHECK: arith.subi
+// CHECK: arith.cmpi slt
+// CHECK: arith.cmpi slt
+// CHECK: arith.cmpi ult, %[[J]], %[[N]]
+// CHECK: arith.ori
+// CHECK: arith.select
+func.func @query_key_local_prefix(%q: tensor<1x4x4x16xf32>, %k: tensor<1x2x6x16xf32>, %n: index) -> tensor<1x4x4x6xf32> {
+  %0 = attn.query_key %q, %k mask(local 2) unmasked_prefix(%n) scale(0.25)
       : tensor<1x4x4x16xf32>, tensor<1x2x6x16xf32> -> tensor<1x4x4x6xf32>
   return %0 : tensor<1x4x4x6xf32>
 }
@@ -121,11 +146,14 @@ func.func @rope_interleaved_partial(%x: tensor<1x4x?x16xf32>, %p: tensor<?xi32>)
 
 // -----
 
+// A stride-16 convolution with PyTorch's [D, C, P, P] filter, as a generic.
+// CHECK-DAG: #[[IMG:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 16 + d4, d2 * 16 + d5, d6)>
+// CHECK-DAG: #[[FLT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d6, d4, d5)>
 // CHECK-LABEL: func.func @patch_embed
-// CHECK: linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<16> : tensor<2xi64>} {{.*}} -> tensor<2x2x3x64xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[IMG]], #[[FLT]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
 // CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3]] : tensor<2x2x3x64xf32> into tensor<2x6x64xf32>
-func.func @patch_embed(%img: tensor<2x32x48x3xf32>, %w: tensor<16x16x3x64xf32>) -> tensor<2x6x64xf32> {
-  %0 = attn.patch_embed %img, %w : tensor<2x32x48x3xf32>, tensor<16x16x3x64xf32> -> tensor<2x6x64xf32>
+func.func @patch_embed(%img: tensor<2x32x48x3xf32>, %w: tensor<64x3x16x16xf32>) -> tensor<2x6x64xf32> {
+  %0 = attn.patch_embed %img, %w : tensor<2x32x48x3xf32>, tensor<64x3x16x16xf32> -> tensor<2x6x64xf32>
   return %0 : tensor<2x6x64xf32>
 }
 

@@ -5,13 +5,18 @@
 // Attributes
 //===----------------------------------------------------------------------===//
 
-// expected-error @+1 {{expected mask kind 'full', 'causal' or 'sliding_window', found 'banded'}}
+// expected-error @+1 {{expected mask kind 'full', 'causal', 'sliding_window' or 'local', found 'banded'}}
 func.func @f() attributes {m = #attn.mask<banded>} { return }
 
 // -----
 
 // expected-error @+1 {{expected a positive window for sliding_window, found 0}}
 func.func @f() attributes {m = #attn.mask<sliding_window 0>} { return }
+
+// -----
+
+// expected-error @+1 {{expected a positive window for local, found -3}}
+func.func @f() attributes {m = #attn.mask<local -3>} { return }
 
 // -----
 
@@ -79,41 +84,41 @@ func.func @f(%ids: tensor<1x?xf32>, %t: tensor<100x64xf32>) {
 
 // -----
 
-func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<16x8x3x64xf32>) {
-  // expected-error @+1 {{expected a square patch of static size, found weight of shape [16, 8, 3, 64]}}
-  %0 = attn.patch_embed %img, %w : tensor<1x32x32x3xf32>, tensor<16x8x3x64xf32> -> tensor<1x8x64xf32>
+func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<64x3x16x8xf32>) {
+  // expected-error @+1 {{expected a square patch of static size, found weight of shape [64, 3, 16, 8]}}
+  %0 = attn.patch_embed %img, %w : tensor<1x32x32x3xf32>, tensor<64x3x16x8xf32> -> tensor<1x8x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%img: tensor<1x30x32x3xf32>, %w: tensor<16x16x3x64xf32>) {
+func.func @f(%img: tensor<1x30x32x3xf32>, %w: tensor<64x3x16x16xf32>) {
   // expected-error @+1 {{expected image height 30 to be a multiple of the patch size 16}}
-  %0 = attn.patch_embed %img, %w : tensor<1x30x32x3xf32>, tensor<16x16x3x64xf32> -> tensor<1x4x64xf32>
+  %0 = attn.patch_embed %img, %w : tensor<1x30x32x3xf32>, tensor<64x3x16x16xf32> -> tensor<1x4x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%img: tensor<1x32x32x1xf32>, %w: tensor<16x16x3x64xf32>) {
+func.func @f(%img: tensor<1x32x32x1xf32>, %w: tensor<64x3x16x16xf32>) {
   // expected-error @+1 {{expected weight channels to be 1 (images), found 3}}
-  %0 = attn.patch_embed %img, %w : tensor<1x32x32x1xf32>, tensor<16x16x3x64xf32> -> tensor<1x4x64xf32>
+  %0 = attn.patch_embed %img, %w : tensor<1x32x32x1xf32>, tensor<64x3x16x16xf32> -> tensor<1x4x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<16x16x3x64xf32>) {
+func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<64x3x16x16xf32>) {
   // expected-error @+1 {{expected result patch count to be 4 ((height / patch) * (width / patch)), found 8}}
-  %0 = attn.patch_embed %img, %w : tensor<1x32x32x3xf32>, tensor<16x16x3x64xf32> -> tensor<1x8x64xf32>
+  %0 = attn.patch_embed %img, %w : tensor<1x32x32x3xf32>, tensor<64x3x16x16xf32> -> tensor<1x8x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<16x16x3x64xf32>, %b: tensor<32xf32>) {
+func.func @f(%img: tensor<1x32x32x3xf32>, %w: tensor<64x3x16x16xf32>, %b: tensor<32xf32>) {
   // expected-error @+1 {{expected bias size to be 64 (weight hidden dim), found 32}}
-  %0 = attn.patch_embed %img, %w, %b : tensor<1x32x32x3xf32>, tensor<16x16x3x64xf32>, tensor<32xf32> -> tensor<1x4x64xf32>
+  %0 = attn.patch_embed %img, %w, %b : tensor<1x32x32x3xf32>, tensor<64x3x16x16xf32>, tensor<32xf32> -> tensor<1x4x64xf32>
   return
 }
 
@@ -319,57 +324,57 @@ func.func @f(%x: tensor<f32>, %g: tensor<64xf32>) {
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<32x96xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x32xf32>) {
   // expected-error @+1 {{expected linear weight input dim to be 64 (last dim of x), found 32}}
-  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<32x96xf32> -> tensor<1x?x96xf32>
+  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<96x32xf32> -> tensor<1x?x96xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x64xf32>) {
   // expected-error @+1 {{expected result last dim to be 96 (weight output dim), found 64}}
-  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<64x96xf32> -> tensor<1x?x64xf32>
+  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<96x64xf32> -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x64xf32>) {
   // expected-error @+1 {{expected result of rank 3 (the input's), found rank 2}}
-  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<64x96xf32> -> tensor<?x96xf32>
+  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<96x64xf32> -> tensor<?x96xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x64xf32>) {
   // expected-error @+1 {{expected result dim 0 to be 1 (input), found 4}}
-  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<64x96xf32> -> tensor<4x?x96xf32>
+  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<96x64xf32> -> tensor<4x?x96xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96xf32>, %b: tensor<64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x64xf32>, %b: tensor<64xf32>) {
   // expected-error @+1 {{expected linear bias size to be 96 (weight output dim), found 64}}
-  %0 = attn.linear %x, %w, %b : tensor<1x?x64xf32>, tensor<64x96xf32>, tensor<64xf32> -> tensor<1x?x96xf32>
+  %0 = attn.linear %x, %w, %b : tensor<1x?x64xf32>, tensor<96x64xf32>, tensor<64xf32> -> tensor<1x?x96xf32>
   return
 }
 
 // -----
 
 func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96x1xf32>) {
-  // expected-error @+1 {{expected linear weight of rank 2 [in, out], found rank 3}}
+  // expected-error @+1 {{expected linear weight of rank 2 [out, in], found rank 3}}
   %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<64x96x1xf32> -> tensor<1x?x96xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<64x96xf16>) {
+func.func @f(%x: tensor<1x?x64xf32>, %w: tensor<96x64xf16>) {
   // expected-error @+1 {{expected linear weight element type 'f32' (input), found 'f16'}}
-  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<64x96xf16> -> tensor<1x?x96xf32>
+  %0 = attn.linear %x, %w : tensor<1x?x64xf32>, tensor<96x64xf16> -> tensor<1x?x96xf32>
   return
 }
 
@@ -467,65 +472,65 @@ func.func @f(%x: tensor<1x4x?x16xf32>) {
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<64x256xf32>, %d: tensor<128x64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<256x64xf32>, %d: tensor<64x128xf32>) {
   // expected-error @+1 {{expected down weight input dim to be 256 (up weight output dim), found 128}}
-  %0 = attn.mlp gelu %x, %u, %d : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<128x64xf32> -> tensor<1x?x64xf32>
+  %0 = attn.mlp gelu %x, %u, %d : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x128xf32> -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<64x256xf32>, %d: tensor<256x64xf32>, %b: tensor<256xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<256x64xf32>, %d: tensor<64x256xf32>, %b: tensor<256xf32>) {
   // expected-error @+1 {{expected both biases or neither}}
-  %0 = "attn.mlp"(%x, %u, %d, %b) {activation = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>} : (tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>) -> tensor<1x?x64xf32>
+  %0 = "attn.mlp"(%x, %u, %d, %b) {activation = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>} : (tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>) -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<64x256xf32>, %d: tensor<256x64xf32>, %bu: tensor<256xf32>, %bd: tensor<32xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<256x64xf32>, %d: tensor<64x256xf32>, %bu: tensor<256xf32>, %bd: tensor<32xf32>) {
   // expected-error @+1 {{expected down bias size to be 64 (weight output dim), found 32}}
-  %0 = attn.mlp gelu %x, %u, %d bias(%bu, %bd) : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>, tensor<32xf32> -> tensor<1x?x64xf32>
+  %0 = attn.mlp gelu %x, %u, %d bias(%bu, %bd) : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<32xf32> -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<32x256xf32>, %d: tensor<256x64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<256x32xf32>, %d: tensor<64x256xf32>) {
   // expected-error @+1 {{expected up weight input dim to be 64 (last dim of x), found 32}}
-  %0 = attn.mlp relu %x, %u, %d : tensor<1x?x64xf32>, tensor<32x256xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
+  %0 = attn.mlp relu %x, %u, %d : tensor<1x?x64xf32>, tensor<256x32xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<64x256xf32>, %d: tensor<256x64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %u: tensor<256x64xf32>, %d: tensor<64x256xf32>) {
   // expected-error @+1 {{expected result last dim to be 64 (weight output dim), found 32}}
-  %0 = attn.mlp relu %x, %u, %d : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32> -> tensor<1x?x32xf32>
+  %0 = attn.mlp relu %x, %u, %d : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<1x?x32xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<64x256xf32>, %u: tensor<64x128xf32>, %d: tensor<256x64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<256x64xf32>, %u: tensor<128x64xf32>, %d: tensor<64x256xf32>) {
   // expected-error @+1 {{expected up weight output dim to be 256 (the other projections), found 128}}
-  %0 = attn.gated_mlp silu %x, %g, %u, %d : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x128xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
+  %0 = attn.gated_mlp silu %x, %g, %u, %d : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<128x64xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<64x256xf32>, %d: tensor<256x64xf32>, %b: tensor<256xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<256x64xf32>, %d: tensor<64x256xf32>, %b: tensor<256xf32>) {
   // expected-error @+1 {{expected all three biases or none}}
-  %0 = "attn.gated_mlp"(%x, %g, %g, %d, %b, %b) {activation = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>} : (tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<1x?x64xf32>
+  %0 = "attn.gated_mlp"(%x, %g, %g, %d, %b, %b) {activation = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>} : (tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<1x?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<64x256xf32>, %d: tensor<128x64xf32>) {
+func.func @f(%x: tensor<1x?x64xf32>, %g: tensor<256x64xf32>, %d: tensor<64x128xf32>) {
   // expected-error @+1 {{expected down weight input dim to be 256 (gate weight output dim), found 128}}
-  %0 = attn.gated_mlp silu %x, %g, %g, %d : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<128x64xf32> -> tensor<1x?x64xf32>
+  %0 = attn.gated_mlp silu %x, %g, %g, %d : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<256x64xf32>, tensor<64x128xf32> -> tensor<1x?x64xf32>
   return
 }
 
@@ -617,7 +622,7 @@ func.func @f(%q: tensor<1x?x64xf32>, %k: tensor<1x2x?x64xf32>) {
 
 func.func @f(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %p: tensor<1x?xi32>) {
   // expected-error @+1 {{expected both query and key positions or neither}}
-  %0 = "attn.query_key"(%q, %k, %p) {mask = #attn.mask<causal>, scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>} : (tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x?xi32>) -> tensor<1x8x?x?xf32>
+  %0 = "attn.query_key"(%q, %k, %p) {mask = #attn.mask<causal>, scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>} : (tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x?xi32>) -> tensor<1x8x?x?xf32>
   return
 }
 

@@ -5,7 +5,7 @@
 
 // CHECK-LABEL: func.func @embeddings
 func.func @embeddings(%ids: tensor<2x?xi32>, %table: tensor<100x64xf32>,
-                      %img: tensor<2x32x48x3xf32>, %pw: tensor<16x16x3x64xf32>,
+                      %img: tensor<2x32x48x3xf32>, %pw: tensor<64x3x16x16xf32>,
                       %pb: tensor<64xf32>, %pos: tensor<2x?xi64>,
                       %pos1: tensor<?xi32>, %ptab: tensor<512x64xf32>)
     -> (tensor<2x?x64xf32>, tensor<2x6x64xf32>, tensor<2x?x64xf32>, tensor<2x?x64xf32>) {
@@ -13,10 +13,10 @@ func.func @embeddings(%ids: tensor<2x?xi32>, %table: tensor<100x64xf32>,
   %0 = attn.embed %ids, %table scale(8.0) : tensor<2x?xi32>, tensor<100x64xf32> -> tensor<2x?x64xf32>
   // CHECK: attn.embed %{{.*}}, %{{.*}} : tensor<2x?xi32>
   %1 = attn.embed %ids, %table : tensor<2x?xi32>, tensor<100x64xf32> -> tensor<2x?x64xf32>
-  // CHECK: attn.patch_embed %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x32x48x3xf32>, tensor<16x16x3x64xf32>, tensor<64xf32> -> tensor<2x6x64xf32>
-  %2 = attn.patch_embed %img, %pw, %pb : tensor<2x32x48x3xf32>, tensor<16x16x3x64xf32>, tensor<64xf32> -> tensor<2x6x64xf32>
-  // CHECK: attn.patch_embed %{{.*}}, %{{.*}} : tensor<2x32x48x3xf32>, tensor<16x16x3x64xf32> -> tensor<2x6x64xf32>
-  %3 = attn.patch_embed %img, %pw : tensor<2x32x48x3xf32>, tensor<16x16x3x64xf32> -> tensor<2x6x64xf32>
+  // CHECK: attn.patch_embed %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x32x48x3xf32>, tensor<64x3x16x16xf32>, tensor<64xf32> -> tensor<2x6x64xf32>
+  %2 = attn.patch_embed %img, %pw, %pb : tensor<2x32x48x3xf32>, tensor<64x3x16x16xf32>, tensor<64xf32> -> tensor<2x6x64xf32>
+  // CHECK: attn.patch_embed %{{.*}}, %{{.*}} : tensor<2x32x48x3xf32>, tensor<64x3x16x16xf32> -> tensor<2x6x64xf32>
+  %3 = attn.patch_embed %img, %pw : tensor<2x32x48x3xf32>, tensor<64x3x16x16xf32> -> tensor<2x6x64xf32>
   // CHECK: attn.sinusoidal_add %{{.*}}, %{{.*}} : tensor<2x?x64xf32>, tensor<2x?xi64>
   %4 = attn.sinusoidal_add %0, %pos : tensor<2x?x64xf32>, tensor<2x?xi64>
   // CHECK: attn.sinusoidal_add %{{.*}}, %{{.*}} base(5.000000e+02) : tensor<2x?x64xf32>, tensor<?xi32>
@@ -40,7 +40,7 @@ func.func @rope(%q: tensor<1x8x?x64xf32>, %pos: tensor<1x?xi32>, %pos1: tensor<?
 
 // CHECK-LABEL: func.func @layers
 func.func @layers(%x: tensor<1x?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>,
-                  %w: tensor<64x96xf32>, %wb: tensor<96xf32>, %qh: tensor<1x4x?x16xf32>,
+                  %w: tensor<96x64xf32>, %wb: tensor<96xf32>, %qh: tensor<1x4x?x16xf32>,
                   %g16: tensor<16xf32>) -> (tensor<1x?x64xf32>, tensor<1x?x96xf32>, tensor<1x4x?x16xf32>) {
   // CHECK: attn.norm rms %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<64xf32>
   %0 = attn.norm rms %x, %g : tensor<1x?x64xf32>, tensor<64xf32>
@@ -52,10 +52,10 @@ func.func @layers(%x: tensor<1x?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>
   %3 = attn.norm identity %2 : tensor<1x?x64xf32>
   // CHECK: attn.norm rms %{{.*}}, %{{.*}} : tensor<1x4x?x16xf32>, tensor<16xf32>
   %qn = attn.norm rms %qh, %g16 : tensor<1x4x?x16xf32>, tensor<16xf32>
-  // CHECK: attn.linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<64x96xf32>, tensor<96xf32> -> tensor<1x?x96xf32>
-  %4 = attn.linear %3, %w, %wb : tensor<1x?x64xf32>, tensor<64x96xf32>, tensor<96xf32> -> tensor<1x?x96xf32>
-  // CHECK: attn.linear %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<64x96xf32> -> tensor<1x?x96xf32>
-  %5 = attn.linear %3, %w : tensor<1x?x64xf32>, tensor<64x96xf32> -> tensor<1x?x96xf32>
+  // CHECK: attn.linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<96x64xf32>, tensor<96xf32> -> tensor<1x?x96xf32>
+  %4 = attn.linear %3, %w, %wb : tensor<1x?x64xf32>, tensor<96x64xf32>, tensor<96xf32> -> tensor<1x?x96xf32>
+  // CHECK: attn.linear %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<96x64xf32> -> tensor<1x?x96xf32>
+  %5 = attn.linear %3, %w : tensor<1x?x64xf32>, tensor<96x64xf32> -> tensor<1x?x96xf32>
   // CHECK: attn.activation gelu %{{.*}} : tensor<1x?x96xf32>
   %6 = attn.activation gelu %5 : tensor<1x?x96xf32>
   // CHECK: attn.activation gelu_tanh
@@ -86,16 +86,16 @@ func.func @heads(%x: tensor<1x?x64xf32>, %k: tensor<1x2x?x16xf32>)
 }
 
 // CHECK-LABEL: func.func @mlps
-func.func @mlps(%x: tensor<1x?x64xf32>, %up: tensor<64x256xf32>, %down: tensor<256x64xf32>,
+func.func @mlps(%x: tensor<1x?x64xf32>, %up: tensor<256x64xf32>, %down: tensor<64x256xf32>,
                 %bu: tensor<256xf32>, %bd: tensor<64xf32>) -> (tensor<1x?x64xf32>, tensor<1x?x64xf32>) {
-  // CHECK: attn.mlp gelu %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}, %{{.*}}) : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
-  %0 = attn.mlp gelu %x, %up, %down bias(%bu, %bd) : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
-  // CHECK: attn.mlp relu %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
-  %1 = attn.mlp relu %0, %up, %down : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
-  // CHECK: attn.gated_mlp silu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
-  %2 = attn.gated_mlp silu %1, %up, %up, %down : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<256x64xf32> -> tensor<1x?x64xf32>
+  // CHECK: attn.mlp gelu %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}, %{{.*}}) : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
+  %0 = attn.mlp gelu %x, %up, %down bias(%bu, %bd) : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
+  // CHECK: attn.mlp relu %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
+  %1 = attn.mlp relu %0, %up, %down : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
+  // CHECK: attn.gated_mlp silu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
+  %2 = attn.gated_mlp silu %1, %up, %up, %down : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<256x64xf32>, tensor<64x256xf32> -> tensor<1x?x64xf32>
   // CHECK: attn.gated_mlp gelu_tanh %{{.*}} bias(%{{.*}}, %{{.*}}, %{{.*}}) :
-  %3 = attn.gated_mlp gelu_tanh %2, %up, %up, %down bias(%bu, %bu, %bd) : tensor<1x?x64xf32>, tensor<64x256xf32>, tensor<64x256xf32>, tensor<256x64xf32>, tensor<256xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
+  %3 = attn.gated_mlp gelu_tanh %2, %up, %up, %down bias(%bu, %bu, %bd) : tensor<1x?x64xf32>, tensor<256x64xf32>, tensor<256x64xf32>, tensor<64x256xf32>, tensor<256xf32>, tensor<256xf32>, tensor<64xf32> -> tensor<1x?x64xf32>
   return %0, %3 : tensor<1x?x64xf32>, tensor<1x?x64xf32>
 }
 
@@ -121,6 +121,9 @@ func.func @attention(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: ten
   %w2 = attn.query_key %q, %k mask(sliding_window 4096) positions(%qp, %kp : tensor<1x?xi32>, tensor<1x?xi32>) allowed(%m : tensor<1x?x?xi1>) scale(0.125) softcap(50.0) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf32>
   // CHECK: attn.query_key %{{.*}}, %{{.*}} mask(full) allowed(%{{.*}} : tensor<1x?x?xi1>) scale(1.250000e-01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf32>
   %w3 = attn.query_key %q, %k mask(full) allowed(%m : tensor<1x?x?xi1>) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf32>
+  // CHECK: attn.query_key %{{.*}}, %{{.*}} mask(local 128) positions(%{{.*}}, %{{.*}} : tensor<1x?xi32>, tensor<1x?xi32>) unmasked_prefix(%{{.*}}) scale(1.250000e-01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf32>
+  %c4 = arith.constant 4 : index
+  %w4 = attn.query_key %q, %k mask(local 128) positions(%qp, %kp : tensor<1x?xi32>, tensor<1x?xi32>) unmasked_prefix(%c4) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf32>
   // CHECK: attn.weights_value %{{.*}}, %{{.*}} : tensor<1x8x?x?xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
   %o = attn.weights_value %w, %v : tensor<1x8x?x?xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask(full) scale(1.250000e-01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
@@ -176,11 +179,11 @@ func.func @bf16(%x: tensor<1x?x64xbf16>, %g: tensor<64xbf16>) -> tensor<1x?x64xb
 // The attributes also stand alone.
 // CHECK-LABEL: func.func @attributes
 // CHECK-SAME: attn.groups = [#attn.token_group<"text": ?>, #attn.token_group<"image": 256>, #attn.token_group<"past": cache>]
-// CHECK-SAME: attn.masks = [#attn.mask<full>, #attn.mask<causal>, #attn.mask<sliding_window 512>]
+// CHECK-SAME: attn.masks = [#attn.mask<full>, #attn.mask<causal>, #attn.mask<sliding_window 512>, #attn.mask<local 64>]
 // CHECK-SAME: attn.patterns = [#attn.pattern<["text", "image"] -> ["past", "image", "text"] causal>]
 func.func @attributes() attributes {
     attn.groups = [#attn.token_group<"text": ?>, #attn.token_group<"image": 256>, #attn.token_group<"past": cache>],
-    attn.masks = [#attn.mask<full>, #attn.mask<causal>, #attn.mask<sliding_window 512>],
+    attn.masks = [#attn.mask<full>, #attn.mask<causal>, #attn.mask<sliding_window 512>, #attn.mask<local 64>],
     attn.patterns = [#attn.pattern<["text", "image"] -> ["past", "image", "text"] causal>]} {
   return
 }

@@ -1,6 +1,6 @@
 // attn.mixed_sdpa -> one attn.sdpa per pattern on slices (noether's
-// MixedAttention): no dense block mask, positions only where a causal or
-// sliding-window mask needs them.
+// MixedAttention): no dense block mask, positions only where a mask needs
+// them, cache keys as an unmasked prefix.
 // RUN: attnc-opt %s -attn-expand-patterns -cse -split-input-file | FileCheck %s
 
 // One group, one pattern: the whole sequence, indices are the positions.
@@ -42,20 +42,26 @@ func.func @self_anchor(%q: tensor<2x4x10x16xf32>, %k: tensor<2x4x10x16xf32>, %v:
 
 // -----
 
-// A cache group: its keys/values come from cached(...), it comes first in
-// the full sequence, so the new tokens' positions start at the cache length.
+// A cache group: its keys/values come from cached(...). It has no position
+// and every query of the pattern sees it, whatever the mask: its keys come
+// first and form the unmasked prefix; the input tokens' positions are their
+// indices in the input sequence (cache keys get 0, which the prefix ignores).
 // CHECK-LABEL: func.func @cache_group
 // CHECK-SAME: (%[[Q:.*]]: tensor<1x4x?x16xf32>, %[[K:.*]]: tensor<1x2x?x16xf32>, %[[V:.*]]: tensor<1x2x?x16xf32>, %[[PK:.*]]: tensor<1x2x?x16xf32>, %[[PV:.*]]: tensor<1x2x?x16xf32>)
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
 // CHECK-DAG: %[[N:.*]] = tensor.dim %[[Q]], %c2
 // CHECK-DAG: %[[C:.*]] = tensor.dim %[[PK]], %c2
 // CHECK-DAG: %[[KC:.*]] = tensor.concat dim(2) %[[PK]], %[[K]]
 // CHECK-DAG: %[[VC:.*]] = tensor.concat dim(2) %[[PV]], %[[V]]
 // CHECK: %[[QP:.*]] = tensor.generate %[[N]] {
 // CHECK-NEXT: ^bb0(%[[I:.*]]: index):
-// CHECK-NEXT: %[[P:.*]] = arith.addi %[[I]], %[[C]] : index
+// CHECK-NEXT: %[[P:.*]] = arith.index_cast %[[I]] : index to i64
+// CHECK-NEXT: tensor.yield %[[P]]
 // CHECK: %[[PP:.*]] = tensor.generate %[[C]] {
+// CHECK-NEXT: ^bb0(%{{.*}}: index):
+// CHECK-NEXT: tensor.yield %[[ZERO]]
 // CHECK: %[[KP:.*]] = tensor.concat dim(0) %[[PP]], %[[QP]] : (tensor<?xi64>, tensor<?xi64>) -> tensor<?xi64>
-// CHECK: %[[O:.*]] = attn.sdpa %[[Q]], %[[KC]], %[[VC]] mask(causal) positions(%[[QP]], %[[KP]] : tensor<?xi64>, tensor<?xi64>) scale(2.500000e-01)
+// CHECK: %[[O:.*]] = attn.sdpa %[[Q]], %[[KC]], %[[VC]] mask(causal) positions(%[[QP]], %[[KP]] : tensor<?xi64>, tensor<?xi64>) unmasked_prefix(%[[C]]) scale(2.500000e-01)
 // CHECK: return %[[O]]
 func.func @cache_group(%q: tensor<1x4x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>,
                        %pk: tensor<1x2x?x16xf32>, %pv: tensor<1x2x?x16xf32>) -> tensor<1x4x?x16xf32> {
@@ -63,6 +69,21 @@ func.func @cache_group(%q: tensor<1x4x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: t
       patterns [["new"] -> ["past", "new"] causal] scale(0.25)
       : tensor<1x4x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x4x?x16xf32>
   return %0 : tensor<1x4x?x16xf32>
+}
+
+// Cache keys move to the front even when the pattern lists them last; a
+// full pattern needs neither positions nor a prefix.
+// CHECK-LABEL: func.func @cache_last_full
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x6x8xf32>, %[[K:.*]]: tensor<1x2x6x8xf32>, %[[V:.*]]: tensor<1x2x6x8xf32>, %[[MK:.*]]: tensor<1x2x?x8xf32>, %[[MV:.*]]: tensor<1x2x?x8xf32>)
+// CHECK: %[[KC:.*]] = tensor.concat dim(2) %[[MK]], %[[K]]
+// CHECK: %[[VC:.*]] = tensor.concat dim(2) %[[MV]], %[[V]]
+// CHECK: attn.sdpa %[[Q]], %[[KC]], %[[VC]] mask(full) scale(5.000000e-01) :
+func.func @cache_last_full(%q: tensor<1x2x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>,
+                           %mk: tensor<1x2x?x8xf32>, %mv: tensor<1x2x?x8xf32>) -> tensor<1x2x6x8xf32> {
+  %0 = attn.mixed_sdpa %q, %k, %v cached(%mk, %mv) groups ["text": 6, "memory": cache]
+      patterns [["text"] -> ["text", "memory"] full] scale(0.5)
+      : tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x6x8xf32>
+  return %0 : tensor<1x2x6x8xf32>
 }
 
 // -----

@@ -81,17 +81,19 @@ static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
 
 /// `value` [batch, kv_heads, kv_seq, value_dim] against the key (or, for
 /// weights_value, the weights' batch and key length).
-static LogicalResult verifyValue(Operation *op, Value value, int64_t batch,
+static LogicalResult verifyValue(Operation *op, Value value, StringRef name,
+                                 int64_t batch,
                                  int64_t kvHeads, int64_t kvSeq,
                                  StringRef kvWhy, Type elementType) {
-  if (failed(verify::rank(op, "value", value, 4, kValueLayout)))
+  if (failed(verify::rank(op, name, value, 4, kValueLayout)))
     return failure();
   auto v = verify::shapeOf(value);
-  if (failed(verify::dim(op, "value batch dim", v[0], batch, kvWhy)) ||
+  std::string n = name.str();
+  if (failed(verify::dim(op, n + " batch dim", v[0], batch, kvWhy)) ||
       (!ShapedType::isDynamic(kvHeads) &&
-       failed(verify::dim(op, "value kv_heads dim", v[1], kvHeads, kvWhy))) ||
-      failed(verify::dim(op, "value kv_seq dim", v[2], kvSeq, kvWhy)) ||
-      failed(verify::elementType(op, "value", value, elementType, kvWhy)))
+       failed(verify::dim(op, n + " kv_heads dim", v[1], kvHeads, kvWhy))) ||
+      failed(verify::dim(op, n + " kv_seq dim", v[2], kvSeq, kvWhy)) ||
+      failed(verify::elementType(op, name, value, elementType, kvWhy)))
     return failure();
   return success();
 }
@@ -130,7 +132,7 @@ LogicalResult WeightsValueOp::verify() {
     return failure();
   auto w = verify::shapeOf(getWeights());
   Type et = getWeights().getType().getElementType();
-  if (failed(verifyValue(*this, getValue(), w[0], ShapedType::kDynamic, w[3],
+  if (failed(verifyValue(*this, getValue(), "value", w[0], ShapedType::kDynamic, w[3],
                          "weights", et)) ||
       failed(verify::headGroups(*this, w[1], verify::shapeOf(getValue())[1])))
     return failure();
@@ -145,7 +147,7 @@ LogicalResult SdpaOp::verify() {
     return failure();
   auto k = verify::shapeOf(getKey());
   Type et = getQuery().getType().getElementType();
-  if (failed(verifyValue(*this, getValue(), k[0], k[1], k[2], "key", et)))
+  if (failed(verifyValue(*this, getValue(), "value", k[0], k[1], k[2], "key", et)))
     return failure();
   return verifyHeadsResult(*this, getResult(), verify::shapeOf(getQuery()),
                            verify::shapeOf(getValue())[3], "value_dim", et);
@@ -259,7 +261,7 @@ LogicalResult MixedSdpaOp::verify() {
   auto q = verify::shapeOf(getQuery()), k = verify::shapeOf(getKey());
   Type et = getQuery().getType().getElementType();
   if (failed(verify::dim(*this, "key seq dim", k[2], q[2], "query seq")) ||
-      failed(verifyValue(*this, getValue(), k[0], k[1], k[2], "key", et)))
+      failed(verifyValue(*this, getValue(), "value", k[0], k[1], k[2], "key", et)))
     return failure();
   int64_t valueDim = verify::shapeOf(getValue())[3];
 
@@ -282,8 +284,11 @@ LogicalResult MixedSdpaOp::verify() {
                            "key")) ||
         failed(verify::dim(*this, what + " head_dim", ck[3], k[3], "key")) ||
         failed(verify::elementType(*this, what, keys, et, "query")) ||
-        failed(verifyValue(*this, values, ck[0], ck[1], ck[2], what, et)) ||
-        failed(verify::dim(*this, "cached values value_dim",
+        failed(verifyValue(*this, values,
+                           "cached values " + std::to_string(i), ck[0], ck[1],
+                           ck[2], what, et)) ||
+        failed(verify::dim(*this,
+                           "cached values " + std::to_string(i) + " value_dim",
                            verify::shapeOf(values)[3], valueDim, "value")))
       return failure();
   }

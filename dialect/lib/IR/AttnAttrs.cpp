@@ -39,11 +39,12 @@ static ParseResult parseMaskBody(AsmParser &parser, MaskAttr &mask) {
     return failure();
   std::optional<MaskKind> kind = symbolizeMaskKind(keyword);
   if (!kind)
-    return parser.emitError(loc) << "expected mask kind 'full', 'causal' or "
-                                    "'sliding_window', found '"
+    return parser.emitError(loc) << "expected mask kind 'full', 'causal', "
+                                    "'sliding_window' or 'local', found '"
                                  << keyword << "'";
   int64_t window = 0;
-  if (*kind == MaskKind::SlidingWindow && parser.parseInteger(window))
+  bool windowed = *kind == MaskKind::SlidingWindow || *kind == MaskKind::Local;
+  if (windowed && parser.parseInteger(window))
     return failure();
   mask = MaskAttr::getChecked(
       [&] { return parser.emitError(loc); }, parser.getContext(), *kind,
@@ -53,7 +54,7 @@ static ParseResult parseMaskBody(AsmParser &parser, MaskAttr &mask) {
 
 void MaskAttr::printBody(raw_ostream &os) const {
   os << stringifyMaskKind(getKind());
-  if (getKind() == MaskKind::SlidingWindow)
+  if (hasWindow())
     os << ' ' << getWindow();
 }
 
@@ -188,10 +189,11 @@ void AttentionPatternAttr::print(AsmPrinter &printer) const {
 
 LogicalResult MaskAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                MaskKind kind, int64_t window) {
-  if (kind == MaskKind::SlidingWindow && window < 1)
-    return emitError() << "expected a positive window for sliding_window, found "
-                       << window;
-  if (kind != MaskKind::SlidingWindow && window != 0)
+  bool windowed = kind == MaskKind::SlidingWindow || kind == MaskKind::Local;
+  if (windowed && window < 1)
+    return emitError() << "expected a positive window for "
+                       << stringifyMaskKind(kind) << ", found " << window;
+  if (!windowed && window != 0)
     return emitError() << "expected no window for a " << stringifyMaskKind(kind)
                        << " mask, found window " << window;
   return success();

@@ -14,6 +14,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 
 #include <cmath>
 
@@ -29,6 +30,13 @@ using namespace mlir::attn;
 
 std::string verify::dimStr(int64_t dim) {
   return ShapedType::isDynamic(dim) ? std::string("?") : std::to_string(dim);
+}
+
+std::string verify::num(double value) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%g", value);
+  return s;
 }
 
 std::string verify::shapeStr(ArrayRef<int64_t> shape) {
@@ -93,7 +101,7 @@ LogicalResult verify::positive(Operation *op, StringRef what, double value) {
   if (value > 0 && std::isfinite(value))
     return success();
   return op->emitOpError() << "expected a positive " << what << ", found "
-                           << value;
+                           << num(value);
 }
 
 LogicalResult verify::headGroups(Operation *op, int64_t heads,
@@ -138,20 +146,20 @@ LogicalResult PatchEmbedOp::verify() {
   if (failed(verify::rank(*this, "images", getImages(), 4,
                           "[batch, height, width, channels]")) ||
       failed(verify::rank(*this, "weight", getWeight(), 4,
-                          "[patch, patch, channels, hidden]")) ||
+                          "[hidden, channels, patch, patch]")) ||
       failed(verify::rank(*this, "result", getResult(), 3,
                           "[batch, patches, hidden]")))
     return failure();
   auto img = verify::shapeOf(getImages()), w = verify::shapeOf(getWeight()),
        res = verify::shapeOf(getResult());
-  if (ShapedType::isDynamic(w[0]) || w[0] != w[1])
+  if (ShapedType::isDynamic(w[2]) || w[2] != w[3])
     return emitOpError() << "expected a square patch of static size, found "
                             "weight of shape "
                          << verify::shapeStr(w);
-  int64_t p = w[0];
+  int64_t p = w[2];
   if (p <= 0)
     return emitOpError() << "expected a positive patch size, found " << p;
-  if (failed(verify::dim(*this, "weight channels", w[2], img[3], "images")))
+  if (failed(verify::dim(*this, "weight channels", w[1], img[3], "images")))
     return failure();
   for (auto [name, size] : {std::pair<StringRef, int64_t>{"height", img[1]},
                             std::pair<StringRef, int64_t>{"width", img[2]}})
@@ -165,11 +173,14 @@ LogicalResult PatchEmbedOp::verify() {
                          "images")) ||
       failed(verify::dim(*this, "result patch count", res[1], patches,
                          "(height / patch) * (width / patch)")) ||
-      failed(verify::dim(*this, "result hidden dim", res[2], w[3], "weight")))
+      failed(verify::dim(*this, "result hidden dim", res[2], w[0], "weight")) ||
+      failed(verify::elementType(*this, "weight", getWeight(),
+                                 getImages().getType().getElementType(),
+                                 "images")))
     return failure();
   if (Value bias = getBias()) {
     if (failed(verify::rank(*this, "bias", bias, 1, "[hidden]")) ||
-        failed(verify::dim(*this, "bias size", verify::shapeOf(bias)[0], w[3],
+        failed(verify::dim(*this, "bias size", verify::shapeOf(bias)[0], w[0],
                            "weight hidden dim")))
       return failure();
   }
@@ -220,20 +231,21 @@ LogicalResult RopeOp::verify() {
     return emitOpError() << "expected head_dim " << headDim
                          << " to be even for rope";
   if (!(fraction >= 0.0 && fraction <= 1.0))
-    return emitOpError() << "expected fraction in [0, 1], found " << fraction;
+    return emitOpError() << "expected fraction in [0, 1], found "
+                         << verify::num(fraction);
   if (!ShapedType::isDynamic(headDim)) {
     double rotated = fraction * static_cast<double>(headDim);
     int64_t rounded = static_cast<int64_t>(std::llround(rotated));
     if (std::fabs(rotated - static_cast<double>(rounded)) > 1e-9 ||
         rounded % 2 != 0)
-      return emitOpError() << "expected fraction " << fraction
+      return emitOpError() << "expected fraction " << verify::num(fraction)
                            << " of head_dim " << headDim
                            << " to rotate an even number of dims, found "
-                           << rotated;
+                           << verify::num(rotated);
   } else if (fraction != 0.0 && fraction != 1.0) {
     return emitOpError() << "expected a static head_dim for a partial rope "
                             "(fraction "
-                         << fraction << "), found ?";
+                         << verify::num(fraction) << "), found ?";
   }
   if (failed(verify::positive(*this, "base", getBase().convertToDouble())) ||
       failed(verify::positive(*this, "scale_factor",
@@ -277,23 +289,24 @@ LogicalResult NormOp::verify() {
   }
   double eps = getEps().convertToDouble();
   if (!(eps >= 0.0))
-    return emitOpError() << "expected a non-negative eps, found " << eps;
+    return emitOpError() << "expected a non-negative eps, found "
+                         << verify::num(eps);
   return success();
 }
 
-/// A projection from `inDim` through `weight` [in, out] (+ bias [out]).
+/// A projection from `inDim` through `weight` [out, in] (+ bias [out]).
 static LogicalResult verifyProjection(Operation *op, StringRef name,
                                       int64_t inDim, StringRef inWhy,
                                       Type elementType, Value weight,
                                       Value bias, int64_t outDim = -1) {
   std::string wName = (name + " weight").str();
-  if (failed(verify::rank(op, wName, weight, 2, "[in, out]")))
+  if (failed(verify::rank(op, wName, weight, 2, "[out, in]")))
     return failure();
   auto w = verify::shapeOf(weight);
-  if (failed(verify::dim(op, wName + " input dim", w[0], inDim, inWhy)))
+  if (failed(verify::dim(op, wName + " input dim", w[1], inDim, inWhy)))
     return failure();
   if (outDim != -1 &&
-      failed(verify::dim(op, wName + " output dim", w[1], outDim,
+      failed(verify::dim(op, wName + " output dim", w[0], outDim,
                          "the other projections")))
     return failure();
   if (failed(verify::elementType(op, wName, weight, elementType, "input")))
@@ -302,7 +315,7 @@ static LogicalResult verifyProjection(Operation *op, StringRef name,
     return success();
   std::string bName = (name + " bias").str();
   if (failed(verify::rank(op, bName, bias, 1, "[out]")) ||
-      failed(verify::dim(op, bName + " size", verify::shapeOf(bias)[0], w[1],
+      failed(verify::dim(op, bName + " size", verify::shapeOf(bias)[0], w[0],
                          "weight output dim")) ||
       failed(verify::elementType(op, bName, bias, elementType, "input")))
     return failure();
@@ -335,7 +348,7 @@ LogicalResult LinearOp::verify() {
                               getWeight(), getBias())))
     return failure();
   return verifyLastDimResult(*this, getX(), getResult(),
-                             verify::shapeOf(getWeight())[1]);
+                             verify::shapeOf(getWeight())[0]);
 }
 
 LogicalResult SoftcapOp::verify() {
@@ -404,12 +417,12 @@ LogicalResult MlpOp::verify() {
   if (failed(verifyProjection(*this, "up", verify::shapeOf(getX()).back(),
                               "last dim of x", et, getUp(), getUpBias())))
     return failure();
-  if (failed(verifyProjection(*this, "down", verify::shapeOf(getUp())[1],
+  if (failed(verifyProjection(*this, "down", verify::shapeOf(getUp())[0],
                               "up weight output dim", et, getDown(),
                               getDownBias())))
     return failure();
   return verifyLastDimResult(*this, getX(), getResult(),
-                             verify::shapeOf(getDown())[1]);
+                             verify::shapeOf(getDown())[0]);
 }
 
 LogicalResult GatedMlpOp::verify() {
@@ -424,14 +437,14 @@ LogicalResult GatedMlpOp::verify() {
   if (failed(verifyProjection(*this, "gate", hidden, "last dim of x", et,
                               getGate(), getGateBias())))
     return failure();
-  int64_t ffn = verify::shapeOf(getGate())[1];
+  int64_t ffn = verify::shapeOf(getGate())[0];
   if (failed(verifyProjection(*this, "up", hidden, "last dim of x", et,
                               getUp(), getUpBias(), ffn)) ||
       failed(verifyProjection(*this, "down", ffn, "gate weight output dim", et,
                               getDown(), getDownBias())))
     return failure();
   return verifyLastDimResult(*this, getX(), getResult(),
-                             verify::shapeOf(getDown())[1]);
+                             verify::shapeOf(getDown())[0]);
 }
 
 LogicalResult UnembedOp::verify() {

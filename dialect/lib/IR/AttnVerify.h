@@ -16,6 +16,8 @@ namespace mlir::attn::verify {
 
 /// "?" for a dynamic dim, the number otherwise.
 std::string dimStr(int64_t dim);
+/// A double the way people write it: "0.3", "19.2", "1e-06".
+std::string num(double value);
 /// "[1, ?, 64]".
 std::string shapeStr(ArrayRef<int64_t> shape);
 

@@ -34,7 +34,8 @@ struct DecomposeSdpa : OpRewritePattern<SdpaOp> {
     Value weights = QueryKeyOp::create(
         rewriter, op.getLoc(), weightsType, op.getQuery(), op.getKey(),
         op.getQueryPositions(), op.getKeyPositions(), op.getAllowed(),
-        op.getMaskAttr(), op.getScaleAttr(), op.getSoftcapAttr());
+        op.getUnmaskedPrefix(), op.getMaskAttr(), op.getScaleAttr(),
+        op.getSoftcapAttr());
     rewriter.replaceOpWithNewOp<WeightsValueOp>(op, op.getType(), weights,
                                                 op.getValue());
     return success();

@@ -4,8 +4,9 @@
 // of the sequence in declaration order; each attention pattern becomes one
 // attn.sdpa on the concatenated slices of its groups; the outputs are cut
 // back into groups and concatenated in sequence order. No dense block mask is
-// built; causal / sliding-window patterns carry the tokens' positions in the
-// full sequence.
+// built; masked patterns carry the tokens' positions (indices in the input
+// sequence), and the keys of cache groups, which every query of the pattern
+// sees, come first as the sdpa's unmasked prefix.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,11 +35,9 @@ struct GroupInfo {
   TokenGroupAttr attr;
   /// Declaration index.
   unsigned index = 0;
-  /// Offset and size in the input sequence (unused for cache groups).
+  /// Offset in the input sequence, which is also the position of the
+  /// group's first token (unused for cache groups), and size.
   OpFoldResult offset, size;
-  /// Offset in the full sequence (cache groups included): the position of
-  /// the group's first token.
-  OpFoldResult position;
   /// Keys and values of a cache group.
   Value keys, values;
 };
@@ -82,12 +81,10 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
     }
     OpFoldResult seqLen = tensor::getMixedSize(rewriter, loc, q, 2);
     OpFoldResult inputOffset = rewriter.getIndexAttr(0);
-    OpFoldResult position = rewriter.getIndexAttr(0);
     unsigned cacheIndex = 0;
     llvm::StringMap<GroupInfo *> byName;
     for (GroupInfo &g : groups) {
       byName[g.attr.getName()] = &g;
-      g.position = position;
       if (g.attr.getFromCache()) {
         g.keys = op.getCachedKeys(cacheIndex);
         g.values = op.getCachedValues(cacheIndex);
@@ -105,7 +102,6 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
         g.offset = inputOffset;
         inputOffset = add(rewriter, loc, inputOffset, g.size);
       }
-      position = add(rewriter, loc, position, g.size);
     }
 
     GroupInfo *firstInput = nullptr, *lastInput = nullptr;
@@ -125,6 +121,21 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
                                       byName);
       SmallVector<Run> kvRuns = runsOf(rewriter, loc, pattern.getKeyValues(),
                                        byName);
+      // Cache keys first: they are the unmasked prefix. (The softmax runs
+      // over a set of keys, so their order does not matter otherwise.)
+      SmallVector<Run> ordered;
+      for (bool cacheFirst : {true, false})
+        for (const Run &r : kvRuns)
+          if (r.isCache() == cacheFirst)
+            ordered.push_back(r);
+      kvRuns = std::move(ordered);
+      OpFoldResult prefixSize = rewriter.getIndexAttr(0);
+      bool hasCache = false;
+      for (const Run &r : kvRuns)
+        if (r.isCache()) {
+          hasCache = true;
+          prefixSize = add(rewriter, loc, prefixSize, r.size);
+        }
       // A run of every input group is the whole tensor, no slice needed.
       auto slice = [&](Value t, const Run &r) {
         if (r.first == firstInput && r.last == lastInput)
@@ -149,14 +160,17 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
 
       // Positions only where the mask compares them and indices would not
       // say the same (queries and keys one and the same range).
-      Value qPos, kPos;
+      Value qPos, kPos, prefix;
+      bool masked = !pattern.getMask().isFull();
       bool sameRange = qRuns.size() == 1 && kvRuns.size() == 1 &&
                        qRuns[0].first == kvRuns[0].first &&
                        qRuns[0].last == kvRuns[0].last;
-      if (!pattern.getMask().isFull() && !sameRange) {
+      if (masked && !sameRange) {
         qPos = positionsOf(rewriter, loc, qRuns);
         kPos = positionsOf(rewriter, loc, kvRuns);
       }
+      if (masked && hasCache)
+        prefix = getValueOrCreateConstantIndexOp(rewriter, loc, prefixSize);
 
       auto qType = cast<RankedTensorType>(qCat.getType());
       auto vType = cast<RankedTensorType>(vCat.getType());
@@ -164,7 +178,7 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
       outShape[3] = vType.getShape()[3];
       auto outType = RankedTensorType::get(outShape, qType.getElementType());
       Value out = SdpaOp::create(rewriter, loc, outType, qCat, kCat, vCat,
-                                 qPos, kPos, /*allowed=*/Value(),
+                                 qPos, kPos, /*allowed=*/Value(), prefix,
                                  pattern.getMask(), op.getScaleAttr(),
                                  op.getSoftcapAttr());
 
@@ -245,8 +259,9 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
     return tensor::ConcatOp::create(b, loc, dim, parts);
   }
 
-  /// Positions (index in the full sequence) of the tokens of `runs`, as a
-  /// rank-1 i64 tensor.
+  /// Positions (index in the input sequence) of the tokens of `runs`, as a
+  /// rank-1 i64 tensor. Cache keys have no position: they get 0, which the
+  /// unmasked prefix makes irrelevant.
   static Value positionsOf(OpBuilder &b, Location loc, ArrayRef<Run> runs) {
     SmallVector<Value> parts;
     for (const Run &r : runs) {
@@ -256,13 +271,20 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
       SmallVector<Value> dynamic;
       if (!staticSize)
         dynamic.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-      Value start = getValueOrCreateConstantIndexOp(b, loc, r.first->position);
+      bool cache = r.isCache();
+      Value start = cache ? Value()
+                          : getValueOrCreateConstantIndexOp(b, loc,
+                                                            r.first->offset);
       parts.push_back(tensor::GenerateOp::create(
           b, loc, type, dynamic,
           [&](OpBuilder &nb, Location nloc, ValueRange indices) {
-            Value pos = arith::AddIOp::create(nb, nloc, indices[0], start);
-            Value i64 =
-                arith::IndexCastOp::create(nb, nloc, nb.getI64Type(), pos);
+            Value i64;
+            if (cache) {
+              i64 = arith::ConstantIntOp::create(nb, nloc, nb.getI64Type(), 0);
+            } else {
+              Value pos = arith::AddIOp::create(nb, nloc, indices[0], start);
+              i64 = arith::IndexCastOp::create(nb, nloc, nb.getI64Type(), pos);
+            }
             tensor::YieldOp::create(nb, nloc, i64);
           }));
     }

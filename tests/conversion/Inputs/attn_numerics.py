@@ -122,10 +122,11 @@ def norm_ref(x, kind, g=None, b=None, eps=1e-6, zc=False):
 
 
 def linear_ref(x, w, b=None):
+    """x W^T + b with W [out, in] (PyTorch)."""
     def row(r):
         out = []
-        for j in range(len(w[0])):
-            s = sum(r[i] * w[i][j] for i in range(len(r)))
+        for j in range(len(w)):
+            s = sum(r[i] * w[j][i] for i in range(len(r)))
             out.append(s + (b[j] if b else 0.0))
         return out
     return map_last(x, row)
@@ -160,7 +161,9 @@ def allowed_ref(mask, window, qp, kp, explicit_positions):
     ok = True
     if explicit_positions:
         ok = ok and kp >= 0
-    if mask != "full":
+    if mask == "local":
+        ok = ok and abs(qp - kp) < window
+    elif mask != "full":
         ok = ok and kp <= qp
     if mask == "sliding_window":
         ok = ok and qp - kp < window
@@ -168,7 +171,7 @@ def allowed_ref(mask, window, qp, kp, explicit_positions):
 
 
 def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
-             qpos=None, kpos=None, allowed=None):
+             qpos=None, kpos=None, allowed=None, prefix=0):
     B, H, Sq, D = shape_of(q)
     _, K, Skv, _ = shape_of(k)
     Dv = shape_of(v)[3]
@@ -185,7 +188,7 @@ def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
                         s = softcap * math.tanh(s / softcap)
                     qp = i if qpos is None else (qpos[b][i] if isinstance(qpos[0], list) else qpos[i])
                     kp = j if kpos is None else (kpos[b][j] if isinstance(kpos[0], list) else kpos[j])
-                    ok = allowed_ref(mask, window, qp, kp, qpos is not None)
+                    ok = allowed_ref(mask, window, qp, kp, qpos is not None) or j < prefix
                     if allowed is not None:
                         ok = ok and allowed[b][i][j]
                     logits.append(s if ok else MASKED)
@@ -196,25 +199,26 @@ def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
 
 
 def mixed_ref(q, k, v, groups, patterns, cached, scale, softcap=None):
-    """groups: [(name, size or 'cache')]; patterns: [(queries, kvs, mask, window)];
-    cached: {name: (keys, values)}. Attends each pattern over the token sets
-    directly (no slicing), positions = index in the full sequence."""
+    """groups: [(name, size or 'cache' or '?')]; patterns: [(queries, kvs,
+    mask, window)]; cached: {name: (keys, values)}. Attends each pattern over
+    its token sets directly (no slicing): input tokens' positions are their
+    indices in the input sequence; cache tokens have none and are always
+    visible (the schema's AttentionPattern.mask)."""
     B, H, S, D = shape_of(q)
     Dv = shape_of(v)[3]
     K = shape_of(k)[1]
     G = H // K
-    # token lists: name -> [(position, source, index)]
-    tokens, pos, inp = {}, 0, 0
+    # token lists: name -> [(position or None, source, index)]
+    tokens, inp = {}, 0
     static = sum(s for _, s in groups if s not in ("cache", "?"))
     for name, size in groups:
         if size == "cache":
             n = shape_of(cached[name][0])[2]
-            tokens[name] = [(pos + t, name, t) for t in range(n)]
+            tokens[name] = [(None, name, t) for t in range(n)]
         else:
             n = S - static if size == "?" else size
-            tokens[name] = [(pos + t, "input", inp + t) for t in range(n)]
+            tokens[name] = [(inp + t, "input", inp + t) for t in range(n)]
             inp += n
-        pos += n
     out = zeros(B, H, S, Dv)
 
     def kv_of(src, idx, b, kh):
@@ -235,7 +239,7 @@ def mixed_ref(q, k, v, groups, patterns, cached, scale, softcap=None):
                             s = scale * sum(q[b][h][qi][d] * kk[d] for d in range(D))
                             if softcap:
                                 s = softcap * math.tanh(s / softcap)
-                            ok = allowed_ref(mask, window, qp, kp, False)
+                            ok = kp is None or allowed_ref(mask, window, qp, kp, False)
                             logits.append(s if ok else MASKED)
                         w = softmax(logits)
                         for e in range(Dv):
@@ -313,9 +317,9 @@ def norms(m):
 
 @case
 def linear_activations(m):
-    x, w, b = rand(2, 3, 6), rand(6, 5), rand(5)
+    x, w, b = rand(2, 3, 6), rand(5, 6), rand(5)
     xv, wv, bv = m.const(x, dynamic=(1,)), m.const(w), m.const(b)
-    y = m.op("attn.linear %s, %s, %s : tensor<2x?x6xf32>, tensor<6x5xf32>, tensor<5xf32> -> tensor<2x?x5xf32>" % (xv, wv, bv))
+    y = m.op("attn.linear %s, %s, %s : tensor<2x?x6xf32>, tensor<5x6xf32>, tensor<5xf32> -> tensor<2x?x5xf32>" % (xv, wv, bv))
     ref = linear_ref(x, w, b)
     for kind in ["gelu", "gelu_tanh", "relu", "silu", "tanh"]:
         y = m.op("attn.activation %s %s : tensor<2x?x5xf32>" % (kind, y))
@@ -351,8 +355,8 @@ def embeddings(m):
 @case
 def patch_embed(m):
     img = rand(1, 4, 6, 2)
-    w, b = rand(2, 2, 2, 3), rand(3)
-    r = m.op("attn.patch_embed %s, %s, %s : tensor<1x4x6x2xf32>, tensor<2x2x2x3xf32>, tensor<3xf32> -> tensor<1x6x3xf32>"
+    w, b = rand(3, 2, 2, 2), rand(3)  # [D, C, P, P]
+    r = m.op("attn.patch_embed %s, %s, %s : tensor<1x4x6x2xf32>, tensor<3x2x2x2xf32>, tensor<3xf32> -> tensor<1x6x3xf32>"
              % (m.const(img), m.const(w), m.const(b)))
     m.print(r, "tensor<1x6x3xf32>")
     ref = zeros(1, 6, 3)
@@ -363,7 +367,7 @@ def patch_embed(m):
                 for i in range(2):
                     for j in range(2):
                         for c in range(2):
-                            s += img[0][ph * 2 + i][pw * 2 + j][c] * w[i][j][c][d]
+                            s += img[0][ph * 2 + i][pw * 2 + j][c] * w[d][c][i][j]
                 ref[0][ph * 3 + pw][d] = s
     return ref
 
@@ -411,16 +415,28 @@ def sdpa_window_positions_allowed(m):
 
 
 @case
+def sdpa_local_prefix(m):
+    # a band |i - j| < 2 with the first 2 keys always visible
+    q, k, v = rand(1, 2, 4, 4), rand(1, 2, 6, 4), rand(1, 2, 6, 4)
+    n = m.op("arith.constant 2 : index")
+    r = m.op("attn.sdpa %s, %s, %s mask(local 2) unmasked_prefix(%s) scale(0.5) : "
+             "tensor<1x2x4x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32> -> tensor<1x2x4x4xf32>" % (
+                 m.const(q), m.const(k), m.const(v), n))
+    m.print(r, "tensor<1x2x4x4xf32>")
+    return sdpa_ref(q, k, v, "local", 2, 0.5, prefix=2)
+
+
+@case
 def mixed_groups_cache(m):
     # groups: past (cache, 3 tokens), anchors (2), queries (dynamic: 3)
     # anchors attend to past + anchors (full); queries attend causally to
-    # anchors + queries; softcap on all.
+    # past + anchors + queries (past always visible); softcap on all.
     q, k, v = rand(1, 2, 5, 4), rand(1, 1, 5, 4), rand(1, 1, 5, 4)
     pk, pv = rand(1, 1, 3, 4), rand(1, 1, 3, 4)
     d = (2,)
     r = m.op(
         'attn.mixed_sdpa %s, %s, %s cached(%s, %s) groups ["past": cache, "anchors": 2, "queries": ?] '
-        'patterns [["anchors"] -> ["past", "anchors"] full, ["queries"] -> ["anchors", "queries"] causal] '
+        'patterns [["anchors"] -> ["past", "anchors"] full, ["queries"] -> ["anchors", "queries", "past"] causal] '
         'scale(0.5) softcap(2.0) : tensor<1x2x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, '
         'tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32> -> tensor<1x2x?x4xf32>' % (
             m.const(q, dynamic=d), m.const(k, dynamic=d), m.const(v, dynamic=d),
@@ -428,7 +444,7 @@ def mixed_groups_cache(m):
     m.print(r, "tensor<1x2x?x4xf32>")
     return mixed_ref(q, k, v, [("past", "cache"), ("anchors", 2), ("queries", "?")],
                      [(["anchors"], ["past", "anchors"], "full", 0),
-                      (["queries"], ["anchors", "queries"], "causal", 0)],
+                      (["queries"], ["anchors", "queries", "past"], "causal", 0)],
                      {"past": (pk, pv)}, 0.5, 2.0)
 
 
@@ -475,15 +491,15 @@ def heads_and_cache(m):
 @case
 def mlps_outputs(m):
     x = rand(2, 3, 4)
-    up, down = rand(4, 6), rand(6, 4)
+    up, down = rand(6, 4), rand(4, 6)  # [out, in]
     bu, bd = rand(6), rand(4)
     xv = m.const(x, dynamic=(1,))
     upv, downv, buv, bdv = m.const(up), m.const(down), m.const(bu), m.const(bd)
     t = "tensor<2x?x4xf32>"
-    y = m.op("attn.mlp gelu %s, %s, %s bias(%s, %s) : %s, tensor<4x6xf32>, tensor<6x4xf32>, tensor<6xf32>, tensor<4xf32> -> %s"
+    y = m.op("attn.mlp gelu %s, %s, %s bias(%s, %s) : %s, tensor<6x4xf32>, tensor<4x6xf32>, tensor<6xf32>, tensor<4xf32> -> %s"
              % (xv, upv, downv, buv, bdv, t, t))
     ref = linear_ref(emap(linear_ref(x, up, bu), lambda v: act("gelu", v)), down, bd)
-    z = m.op("attn.gated_mlp silu %s, %s, %s, %s : %s, tensor<4x6xf32>, tensor<4x6xf32>, tensor<6x4xf32> -> %s"
+    z = m.op("attn.gated_mlp silu %s, %s, %s, %s : %s, tensor<6x4xf32>, tensor<6x4xf32>, tensor<4x6xf32> -> %s"
              % (y, upv, upv, downv, t, t))
     gate = linear_ref(ref, up)
     h = map_last(gate, lambda r: [act("silu", v) * v for v in r])

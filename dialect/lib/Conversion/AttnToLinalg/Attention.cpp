@@ -85,6 +85,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
       ins.push_back(allowed);
       inMaps.push_back(project(rewriter, 5, {0, 3, 4}));
     }
+    Value prefix = adaptor.getUnmaskedPrefix();
     double scale = op.getScale().convertToDouble();
     std::optional<APFloat> softcap = op.getSoftcap();
     MaskAttr mask = op.getMask();
@@ -109,13 +110,29 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
           Value zero = arith::ConstantIntOp::create(b, l, b.getI64Type(), 0);
           if (qPos)
             both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, kj, zero));
-          if (!mask.isFull())
+          if (mask.getKind() == MaskKind::Local) {
+            // |i - j| < W
+            Value w = arith::ConstantIntOp::create(b, l, b.getI64Type(),
+                                                   mask.getWindow());
+            Value d1 = arith::SubIOp::create(b, l, qi, kj);
+            Value d2 = arith::SubIOp::create(b, l, kj, qi);
+            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d1, w));
+            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d2, w));
+          } else if (!mask.isFull()) {
             both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, kj, qi));
+          }
           if (mask.getKind() == MaskKind::SlidingWindow) {
             Value w = arith::ConstantIntOp::create(b, l, b.getI64Type(),
                                                    mask.getWindow());
             Value dist = arith::SubIOp::create(b, l, qi, kj);
             both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, dist, w));
+          }
+          // Keys of the unmasked prefix pass whatever the mask says.
+          if (prefix && ok) {
+            Value j = linalg::IndexOp::create(b, l, 4);
+            Value inPrefix =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, prefix);
+            ok = arith::OrIOp::create(b, l, ok, inPrefix);
           }
           if (allowed)
             both(a[qPos ? 3 : 1]);

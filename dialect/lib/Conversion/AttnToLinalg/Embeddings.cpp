@@ -70,13 +70,15 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
     auto imgType = cast<RankedTensorType>(images.getType());
     auto wType = cast<RankedTensorType>(weight.getType());
     Type et = op.getType().getElementType();
-    int64_t p = wType.getDimSize(0);
+    int64_t p = wType.getDimSize(2);
 
-    // Convolution with stride = patch: [B, H/P, W/P, D].
+    // Convolution with stride = patch: [B, H/P, W/P, D]. The weight is
+    // PyTorch's [D, C, P, P], which no named linalg conv takes with NHWC
+    // images, so this is the generic form:
+    //   out[b, y, x, d] += img[b, y*P + i, x*P + j, c] * w[d, c, i, j]
     SmallVector<OpFoldResult> imgSizes =
         tensor::getMixedSizes(rewriter, loc, images);
     SmallVector<OpFoldResult> convSizes = {imgSizes[0]};
-    SmallVector<int64_t> convShape = {imgType.getDimSize(0)};
     for (int i : {1, 2}) {
       int64_t size = imgType.getDimSize(i);
       if (ShapedType::isDynamic(size)) {
@@ -84,22 +86,31 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
         Value pv = arith::ConstantIndexOp::create(rewriter, loc, p);
         convSizes.push_back(
             arith::DivUIOp::create(rewriter, loc, d, pv).getResult());
-        convShape.push_back(ShapedType::kDynamic);
       } else {
         convSizes.push_back(rewriter.getIndexAttr(size / p));
-        convShape.push_back(size / p);
       }
     }
-    convSizes.push_back(tensor::getMixedSize(rewriter, loc, weight, 3));
-    convShape.push_back(wType.getDimSize(3));
+    convSizes.push_back(tensor::getMixedSize(rewriter, loc, weight, 0));
     Value acc = filled(rewriter, loc, convSizes, et, 0.0);
-    auto strides = rewriter.getI64TensorAttr({p, p});
-    auto dilations = rewriter.getI64TensorAttr({1, 1});
-    Value conv = linalg::Conv2DNhwcHwcfOp::create(
-                     rewriter, loc, TypeRange{acc.getType()},
-                     ValueRange{images, weight}, ValueRange{acc}, strides,
-                     dilations)
-                     .getResult(0);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr b, y, x, d, i, j, c;
+    bindDims(ctx, b, y, x, d, i, j, c);
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(7, 0, {b, y * p + i, x * p + j, c}, ctx),
+        AffineMap::get(7, 0, {d, c, i, j}, ctx),
+        AffineMap::get(7, 0, {b, y, x, d}, ctx)};
+    SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+    iters.append(3, utils::IteratorType::reduction);
+    Value conv =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{acc.getType()}, ValueRange{images, weight},
+            ValueRange{acc}, maps, iters,
+            [](OpBuilder &nb, Location l, ValueRange a) {
+              Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
+              linalg::YieldOp::create(
+                  nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
+            })
+            .getResult(0);
     // [B, H/P, W/P, D] -> [B, N, D], patches in row-major order.
     Value result = tensor::CollapseShapeOp::create(
         rewriter, loc, conv,

@@ -126,7 +126,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   Type et = xType.getElementType();
   int64_t rank = xType.getRank();
   SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
-  OpFoldResult outSize = tensor::getMixedSize(b, loc, w, 1);
+  OpFoldResult outSize = tensor::getMixedSize(b, loc, w, 0);
 
   // [d0, ..., dn-2, in] -> [M, in]
   Value x2 = x;
@@ -145,9 +145,17 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   SmallVector<OpFoldResult> mSizes = {tensor::getMixedSize(b, loc, x2, 0),
                                       outSize};
   Value acc = filled(b, loc, mSizes, et, 0.0);
-  Value y = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
-                                     ValueRange{x2, w}, ValueRange{acc})
-                .getResult(0);
+  // y[m, n] = sum_k x[m, k] * w[n, k]: w is [out, in] (PyTorch layout).
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  ArrayAttr maps = b.getAffineMapArrayAttr(
+      {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+       AffineMap::get(3, 0, {m, n}, ctx)});
+  auto matmul = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
+                                         ValueRange{x2, w}, ValueRange{acc});
+  matmul.setIndexingMapsAttr(maps);
+  Value y = matmul.getResult(0);
   if (bias) {
     AffineMap id = identity(b, 2);
     y = mapGeneric(b, loc, ValueRange{y, bias}, {id, project(b, 2, {1})},
@@ -160,7 +168,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
     return y;
   // [M, out] -> [d0, ..., dn-2, out]
   SmallVector<int64_t> shape(xType.getShape());
-  shape.back() = wType.getDimSize(1);
+  shape.back() = wType.getDimSize(0);
   SmallVector<OpFoldResult> outShape(xSizes);
   outShape.back() = outSize;
   if (rank == 1) {

@@ -57,8 +57,8 @@ AffineMap identity(OpBuilder &b, unsigned rank);
 /// Map of `rank` dims onto the listed dims.
 AffineMap project(OpBuilder &b, unsigned rank, ArrayRef<unsigned> dims);
 
-/// `x` [..., in] times `w` [in, out] (+ `bias` [out]): collapses the leading
-/// dims and emits linalg.matmul.
+/// `x` [..., in] times `w` [out, in] transposed (+ `bias` [out]): collapses
+/// the leading dims and emits linalg.matmul with a transposed-B indexing map.
 Value linearLastDim(OpBuilder &b, Location loc, Value x, Value w, Value bias);
 /// Applies `kind` to a scalar.
 Value activation(OpBuilder &b, Location loc, Activation kind, Value x);

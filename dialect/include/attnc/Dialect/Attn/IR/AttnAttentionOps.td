@@ -45,8 +45,11 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
     explicitly (`[B, S]` or `[S]` integers; a negative key position is never
     attended); without them, positions are indices `0..Sq-1` and
     `0..Skv-1`. `allowed(%m : tensor<1x?x?xi1>)` (`[B, Sq, Skv]`, true =
-    attend) is combined with the mask by logical and. Masked logits become
-    -2.3819763e38 before the softmax (gemma/penzai).
+    attend) is combined with the mask by logical and.
+    `unmasked_prefix(%n)` makes the first `n` keys visible to every query
+    whatever the mask and positions say (a memory such as a cache token
+    group; `allowed` still applies). Masked logits become -2.3819763e38
+    before the softmax (gemma/penzai).
 
     ```mlir
     %w = attn.query_key %q, %k mask(causal) scale(1.250000e-01)
@@ -58,6 +61,7 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
                        Optional<Attn_IntTensor>:$query_positions,
                        Optional<Attn_IntTensor>:$key_positions,
                        Optional<Attn_BoolTensor>:$allowed,
+                       Optional<Index>:$unmasked_prefix,
                        Attn_MaskAttr:$mask, F64Attr:$scale,
                        OptionalAttr<F64Attr>:$softcap);
   let results = (outs Attn_FloatTensor:$result);
@@ -66,6 +70,7 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
     (`positions` `(` $query_positions^ `,` $key_positions `:`
       type($query_positions) `,` type($key_positions) `)`)?
     (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
+    (`unmasked_prefix` `(` $unmasked_prefix^ `)`)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
     `:` type($query) `,` type($key) `->` type($result)
   }];
@@ -114,6 +119,7 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
                        Optional<Attn_IntTensor>:$query_positions,
                        Optional<Attn_IntTensor>:$key_positions,
                        Optional<Attn_BoolTensor>:$allowed,
+                       Optional<Index>:$unmasked_prefix,
                        Attn_MaskAttr:$mask, F64Attr:$scale,
                        OptionalAttr<F64Attr>:$softcap);
   let results = (outs Attn_FloatTensor:$result);
@@ -122,6 +128,7 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
     (`positions` `(` $query_positions^ `,` $key_positions `:`
       type($query_positions) `,` type($key_positions) `)`)?
     (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
+    (`unmasked_prefix` `(` $unmasked_prefix^ `)`)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
     `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
@@ -138,14 +145,16 @@ def Attn_MixedSdpaOp : Attn_Op<"mixed_sdpa", [Pure]> {
     declaration order (`[B, K, S_cache, D]` / `[B, K, S_cache, Dv]`).
 
     Each pattern makes the query groups' tokens attend to the key/value
-    groups' tokens under its mask; positions are indices in the full
-    sequence (every group, cache groups included, in declaration order).
-    Every non-cache group is the query of exactly one pattern; cache groups
-    are never queries. The result is `[B, H, S, Dv]`, in sequence order.
+    groups' tokens under its mask. Positions are indices in the input
+    sequence; cache groups have no position and are visible to every query
+    of a pattern that lists them, whatever its mask (the schema's
+    AttentionPattern.mask). Every input group is the query of exactly one
+    pattern; cache groups are never queries. The result is `[B, H, S, Dv]`,
+    in sequence order.
 
     `-attn-expand-patterns` turns each pattern into one `attn.sdpa` on
-    slices (no dense block mask is ever built; causal and sliding-window
-    patterns get the slices' positions).
+    slices (no dense block mask is ever built; masked patterns get the
+    slices' positions, and cache keys come first as an `unmasked_prefix`).
 
     ```mlir
     %o = attn.mixed_sdpa %q, %k, %v cached(%pk, %pv)

@@ -20,7 +20,8 @@ include "mlir/IR/EnumAttr.td"
 def Attn_MaskKind : I32EnumAttr<"MaskKind", "which keys a query may attend to", [
     I32EnumAttrCase<"Full", 0, "full">,
     I32EnumAttrCase<"Causal", 1, "causal">,
-    I32EnumAttrCase<"SlidingWindow", 2, "sliding_window">]> {
+    I32EnumAttrCase<"SlidingWindow", 2, "sliding_window">,
+    I32EnumAttrCase<"Local", 3, "local">]> {
   let cppNamespace = "::mlir::attn";
   // Only used as a parameter of #attn.mask.
   let genSpecializedAttr = 0;
@@ -64,13 +65,15 @@ class Attn_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 }
 
 def Attn_MaskAttr : Attn_Attr<"Mask", "mask"> {
-  let summary = "an attention mask kind, with its window for sliding_window";
+  let summary = "an attention mask kind, with its window where it has one";
   let description = [{
-    `#attn.mask<full>`, `#attn.mask<causal>` or
-    `#attn.mask<sliding_window 128>`. With query position `i` and key
-    position `j`: full allows `j >= 0`; causal allows `0 <= j <= i`;
-    sliding_window `W` allows `0 <= j <= i` and `i - j < W` (W keys including
-    the query itself, as penzai and gemma count).
+    `#attn.mask<full>`, `#attn.mask<causal>`, `#attn.mask<sliding_window 128>`
+    or `#attn.mask<local 128>`. With query position `i` and key position
+    `j`: full allows `j >= 0`; causal allows `0 <= j <= i`; sliding_window
+    `W` allows `0 <= j <= i` and `i - j < W` (W keys including the query
+    itself, as penzai and gemma count); local `W` allows `j >= 0` and
+    `|i - j| < W` (a bidirectional band: gemma's LOCAL_SLIDING on a
+    non-causal pattern).
   }];
   let parameters = (ins EnumParameter<Attn_MaskKind>:$kind,
                         DefaultValuedParameter<"int64_t", "0">:$window);
@@ -83,7 +86,10 @@ def Attn_MaskAttr : Attn_Attr<"Mask", "mask"> {
   ];
   let extraClassDeclaration = [{
     bool isFull() const { return getKind() == MaskKind::Full; }
-    /// Prints `full`, `causal` or `sliding_window W` (no brackets).
+    bool hasWindow() const {
+      return getKind() == MaskKind::SlidingWindow || getKind() == MaskKind::Local;
+    }
+    /// Prints `full`, `causal`, `sliding_window W` or `local W` (no brackets).
     void printBody(::llvm::raw_ostream &os) const;
   }];
 }

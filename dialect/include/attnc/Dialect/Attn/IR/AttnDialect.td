@@ -27,14 +27,15 @@ def Attn_Dialect : Dialect {
     * Activations are `[batch, seq, hidden]`; per-head tensors are
       `[batch, heads, seq, head_dim]`; the KV cache of one layer is
       `[batch, kv_heads, cache_len, head_dim]` (post-RoPE keys).
-    * Weights are `[in, out]` (`y = x W + b`); embedding tables are
-      `[vocab, hidden]`.
+    * Weights are `[out, in]`, as PyTorch / Hugging Face checkpoints store
+      them (`y = x W^T + b`); a patch convolution is `[hidden, channels, P,
+      P]`; embedding tables are `[vocab, hidden]`.
     * Grouped-query attention: query head `h` reads key/value head
       `h floordiv (H / K)`, so the query heads of one KV head are contiguous.
     * Masks say who may attend: query position `i` sees key position `j`
-      when `j >= 0` and, for `causal`, `j <= i`, and for `sliding_window W`,
-      also `i - j < W`. A negative key position marks padding or an unwritten
-      cache slot.
+      when `j >= 0` and, for `causal`, `j <= i`, for `sliding_window W` also
+      `i - j < W`, for `local W` `|i - j| < W`. A negative key position marks
+      padding or an unwritten cache slot.
     * Token groups are contiguous slices of the sequence in declaration
       order; attention patterns name which query groups attend to which
       key/value groups (noether's MixedAttention).

@@ -49,13 +49,14 @@ def Attn_PatchEmbedOp : Attn_Op<"patch_embed", [Pure]> {
   let summary = "patch embedding of images (convolution with stride = patch)";
   let description = [{
     Cuts `images` (`[batch, height, width, channels]`) into non-overlapping
-    `P x P` patches and projects each with `weight` (`[P, P, channels,
-    hidden]`, HWCF) plus an optional `bias` (`[hidden]`). The patches come
-    out in row-major order: `[batch, (height/P) * (width/P), hidden]`.
+    `P x P` patches and projects each with `weight` (`[hidden, channels, P,
+    P]`, PyTorch's Conv2d layout) plus an optional `bias` (`[hidden]`). The
+    patches come out in row-major order:
+    `[batch, (height/P) * (width/P), hidden]`.
 
     ```mlir
     %p = attn.patch_embed %img, %w, %b : tensor<1x224x224x3xf32>,
-        tensor<16x16x3x768xf32>, tensor<768xf32> -> tensor<1x196x768xf32>
+        tensor<768x3x16x16xf32>, tensor<768xf32> -> tensor<1x196x768xf32>
     ```
   }];
   let arguments = (ins Attn_FloatTensor:$images, Attn_FloatTensor:$weight,
@@ -195,11 +196,11 @@ def Attn_NormOp : Attn_Op<"norm",
 def Attn_LinearOp : Attn_Op<"linear", [Pure]> {
   let summary = "linear projection over the last dim";
   let description = [{
-    `x W + bias` with `x` `[..., in]`, `weight` `[in, out]` and an optional
-    `bias` `[out]`; the result is `[..., out]`.
+    `x W^T + bias` with `x` `[..., in]`, `weight` `[out, in]` (PyTorch's
+    nn.Linear) and an optional `bias` `[out]`; the result is `[..., out]`.
 
     ```mlir
-    %q = attn.linear %x, %wq : tensor<1x?x1024xf32>, tensor<1024x2048xf32>
+    %q = attn.linear %x, %wq : tensor<1x?x1024xf32>, tensor<2048x1024xf32>
         -> tensor<1x?x2048xf32>
     ```
   }];
@@ -303,12 +304,13 @@ def Attn_MergeHeadsOp : Attn_Op<"merge_heads", [Pure]> {
 def Attn_MlpOp : Attn_Op<"mlp", [Pure, AttrSizedOperandSegments]> {
   let summary = "plain MLP: down(act(up(x)))";
   let description = [{
-    `act(x W_up + b_up) W_down + b_down` with `up` `[hidden, ffn]` and
-    `down` `[ffn, hidden]`; the biases come together or not at all.
+    `down(act(up(x)))` with linear layers `up` `[ffn, hidden]` and `down`
+    `[hidden, ffn]` (`[out, in]` like attn.linear); the biases come together
+    or not at all.
 
     ```mlir
     %y = attn.mlp gelu %x, %up, %down bias(%bu, %bd)
-        : tensor<1x?x768xf32>, tensor<768x3072xf32>, tensor<3072x768xf32>,
+        : tensor<1x?x768xf32>, tensor<3072x768xf32>, tensor<768x3072xf32>,
           tensor<3072xf32>, tensor<768xf32> -> tensor<1x?x768xf32>
     ```
   }];
@@ -328,13 +330,13 @@ def Attn_MlpOp : Attn_Op<"mlp", [Pure, AttrSizedOperandSegments]> {
 def Attn_GatedMlpOp : Attn_Op<"gated_mlp", [Pure, AttrSizedOperandSegments]> {
   let summary = "gated MLP (GeGLU / SwiGLU): down(act(gate(x)) * up(x))";
   let description = [{
-    `(act(x W_gate + b_gate) * (x W_up + b_up)) W_down + b_down` with
-    `gate`, `up` `[hidden, ffn]` and `down` `[ffn, hidden]`; the three biases
-    come together or not at all. gemma uses `gelu_tanh`, LLaMA `silu`.
+    `down(act(gate(x)) * up(x))` with linear layers `gate`, `up`
+    `[ffn, hidden]` and `down` `[hidden, ffn]` (`[out, in]`); the three
+    biases come together or not at all. gemma uses `gelu_tanh`, LLaMA `silu`.
 
     ```mlir
     %y = attn.gated_mlp silu %x, %g, %u, %d : tensor<1x?x512xf32>,
-        tensor<512x1376xf32>, tensor<512x1376xf32>, tensor<1376x512xf32>
+        tensor<1376x512xf32>, tensor<1376x512xf32>, tensor<512x1376xf32>
         -> tensor<1x?x512xf32>
     ```
   }];
@@ -364,7 +366,8 @@ def Attn_UnembedOp : Attn_Op<"unembed", [Pure]> {
   let description = [{
     `x` `[batch, seq, hidden]` times the transposed `table`
     (`[vocab, hidden]`) gives `[batch, seq, vocab]` (penzai's
-    EmbeddingDecode; gemma's tied output).
+    EmbeddingDecode; gemma's tied output). The same product as attn.linear
+    without bias; a separate op so the tied table reads as such.
 
     ```mlir
     %l = attn.unembed %h, %table : tensor<1x?x1024xf32>,
