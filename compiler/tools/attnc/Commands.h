@@ -27,6 +27,8 @@ void addValidateCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
 void addSchemaCommand(CLI::App &app);
 void addExplainCommand(CLI::App &app);
+void addCompileCommand(CLI::App &app);
+void addInspectArtifactCommand(CLI::App &app);
 
 /// Loads `path` and prints its diagnostics to stderr in the text format
 /// (file:line:col: error: ..., source line, caret). Returns the config when

@@ -1,0 +1,42 @@
+//===- Pipelines.h - attnc target pipelines ----------------------*- C++ -*-===//
+//
+// The attn -> linalg pipeline is the dialect's (attnc/Pipelines/Pipelines.h,
+// `attnc-lower-to-linalg`); these take linalg on tensors on to a target.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_PIPELINES_PIPELINES_H
+#define ATTNC_COMPILER_PIPELINES_PIPELINES_H
+
+#include <string>
+
+#include "mlir/Support/LLVM.h"
+#include "llvm/Support/LogicalResult.h"
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace attnc {
+
+/// linalg/tensor/arith/math on tensors -> LLVM dialect, for the CPU:
+///   one-shot-bufferize (function boundaries, identity layouts),
+///   buffer-results-to-out-params (public functions too, allocations
+///   hoisted, so the caller allocates every output), buffer deallocation,
+///   linalg -> loops, affine/scf -> cf, math/memref/arith/cf/func -> llvm,
+///   reconcile-unrealized-casts.
+/// Public functions should carry `llvm.emit_c_interface` before it runs
+/// (markEntryPoints in attnc/Compiler/Target/Emit.h does that) so that
+/// `_mlir_ciface_<name>` wrappers taking memref descriptors are generated.
+/// Runs on a builtin.module.
+mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm);
+
+/// The same pipeline as text, for --dump-ir-after-all and tests (no
+/// builtin.module() wrapper).
+const std::string &cpuPipelineText();
+
+/// Registers `attnc-cpu-pipeline`.
+void registerAttncCpuPipeline();
+
+} // namespace attnc
+
+#endif // ATTNC_COMPILER_PIPELINES_PIPELINES_H

@@ -1,0 +1,80 @@
+//===- CPU.cpp - the attnc-cpu-pipeline: linalg on tensors -> LLVM --------===//
+//
+// Correctness first: linalg lowers to scalar loops. Tiling, vectorization
+// and threading come in front of the bufferization step later.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attnc/Compiler/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace {
+/// The textual pipeline names upstream passes: register them once. Passes
+/// may be registered again by other tools (same TypeID); pipelines are
+/// looked up first.
+void registerUpstreamPasses() {
+  static bool done = [] {
+    mlir::registerConversionPasses();
+    mlir::registerTransformsPasses();
+    mlir::registerLinalgPasses();
+    mlir::memref::registerMemRefPasses();
+    mlir::bufferization::registerBufferizationPasses();
+    if (!mlir::PassPipelineInfo::lookup("buffer-deallocation-pipeline"))
+      mlir::bufferization::registerBufferizationPipelines();
+    return true;
+  }();
+  (void)done;
+}
+} // namespace
+
+const std::string &attnc::cpuPipelineText() {
+  static const std::string text =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-results-to-out-params{modify-public-functions "
+      "hoist-static-allocs hoist-dynamic-allocs},"
+      "buffer-deallocation-pipeline,"
+      "canonicalize,"
+      "convert-linalg-to-loops,"
+      "lower-affine,"
+      "convert-scf-to-cf,"
+      "expand-strided-metadata,"
+      "lower-affine,"
+      "convert-math-to-llvm,"
+      "convert-math-to-libm,"
+      "finalize-memref-to-llvm,"
+      "convert-arith-to-llvm,"
+      "convert-cf-to-llvm,"
+      "convert-func-to-llvm,"
+      "convert-arith-to-llvm,"
+      "reconcile-unrealized-casts,"
+      "canonicalize";
+  return text;
+}
+
+mlir::LogicalResult attnc::buildCpuPipeline(mlir::OpPassManager &pm) {
+  registerUpstreamPasses();
+  // parsePassPipeline wants the pipeline without a builtin.module() anchor
+  // (peers.md C.3 gotcha 7).
+  return mlir::parsePassPipeline(cpuPipelineText(), pm, llvm::errs());
+}
+
+void attnc::registerAttncCpuPipeline() {
+  registerUpstreamPasses();
+  if (mlir::PassPipelineInfo::lookup("attnc-cpu-pipeline"))
+    return;
+  mlir::PassPipelineRegistration<>(
+      "attnc-cpu-pipeline",
+      "Lower linalg on tensors to the LLVM dialect for the CPU "
+      "(bufferize, out-params, loops, LLVM)",
+      [](mlir::OpPassManager &pm) { (void)buildCpuPipeline(pm); });
+}

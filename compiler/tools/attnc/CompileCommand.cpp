@@ -1,0 +1,117 @@
+//===- CompileCommand.cpp - attnc compile ---------------------------------===//
+//
+// config -> attn -> linalg -> LLVM -> one shared-object artifact with an
+// embedded manifest (attnc/Compiler/Target/CompileCpu.h does the work; this
+// file only parses the command line).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "attnc/Compiler/Target/CompileCpu.h"
+
+#include <iostream>
+
+namespace attnc::cli {
+
+namespace {
+
+struct CompileOptions {
+  std::string config;
+  std::string fromMlir;
+  std::string output;
+  std::string target = "cpu";
+  std::string cpu = "native";
+  std::string emit = "artifact";
+  std::string dumpDir;
+  unsigned optLevel = 3;
+  bool timings = false;
+};
+
+std::string defaultOutput(const CompileOptions &o) {
+  std::string base = o.config.empty() ? o.fromMlir : o.config;
+  size_t slash = base.find_last_of('/');
+  if (slash != std::string::npos)
+    base = base.substr(slash + 1);
+  size_t dot = base.find_last_of('.');
+  if (dot != std::string::npos && dot > 0)
+    base = base.substr(0, dot);
+  if (o.emit == "llvm")
+    return base + ".ll";
+  if (o.emit == "obj")
+    return base + ".o";
+  if (o.emit == "linalg" || o.emit == "llvm-mlir")
+    return "-";
+  return base + ".attnc";
+}
+
+int runCompile(const CompileOptions &o) {
+  if (o.config.empty() == o.fromMlir.empty()) {
+    std::cerr << "error: give either a config file or --from-mlir FILE\n";
+    return kExitUsage;
+  }
+  CompileCpuRequest req;
+  std::optional<ModelConfig> config;
+  if (!o.config.empty()) {
+    int code = kExitOk;
+    config = loadAndReport(o.config, code);
+    if (!config)
+      return code;
+    req.config = &*config;
+  }
+  req.mlirFile = o.fromMlir;
+  req.output = o.output.empty() ? defaultOutput(o) : o.output;
+  req.emit = o.emit;
+  req.cpu = o.cpu;
+  req.optLevel = o.optLevel;
+  req.dumpDir = o.dumpDir;
+  req.timings = o.timings;
+  return compileCpu(req);
+}
+
+} // namespace
+
+void addCompileCommand(CLI::App &app) {
+  auto opts = std::make_shared<CompileOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "compile",
+      "Compile a config to a native artifact: one shared object with an\n"
+      "embedded manifest (config, hash, target ISA, entry points, weight\n"
+      "table) that `attnc run` and the runtime library load. Weights are not\n"
+      "compiled in; bind any matching checkpoint at run time.\n"
+      "Exit 0 ok, 1 invalid config or compile error, 2 usage error.");
+  cmd->add_option("config", opts->config, "YAML or JSON config file");
+  cmd->add_option("-o,--output", opts->output,
+                  "Output file (default: the config's name with .attnc, .ll "
+                  "or .o; MLIR stages go to stdout)");
+  cmd->add_option("--target", opts->target, "Target: cpu")
+      ->check(CLI::IsMember({"cpu"}))
+      ->capture_default_str();
+  cmd->add_option("--cpu", opts->cpu,
+                  "Instruction set: native (this machine), x86-64-v3, "
+                  "x86-64-v4, generic, or an LLVM CPU name")
+      ->capture_default_str();
+  cmd->add_option("--emit", opts->emit,
+                  "What to write: linalg (MLIR on tensors), llvm-mlir (LLVM "
+                  "dialect), llvm (optimized LLVM IR), obj (object), artifact")
+      ->check(CLI::IsMember({"linalg", "llvm-mlir", "llvm", "obj", "artifact"}))
+      ->capture_default_str();
+  cmd->add_option("--dump-ir-after-all", opts->dumpDir,
+                  "Write every stage (input, every pass, LLVM IR before/after "
+                  "O3, manifest) into this directory");
+  cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3")
+      ->check(CLI::Range(0u, 3u))
+      ->capture_default_str();
+  cmd->add_flag("--timings", opts->timings, "Print each phase's time");
+  cmd->add_option("--from-mlir", opts->fromMlir,
+                  "Compile an MLIR module (attn or linalg on tensors) instead "
+                  "of a config")
+      ->group(""); // hidden: for tests and debugging
+  cmd->callback([opts] {
+    int code = runCompile(*opts);
+    if (code != kExitOk)
+      throw CLI::RuntimeError(code);
+  });
+}
+
+} // namespace attnc::cli

@@ -1,0 +1,136 @@
+/*===- attnc/runtime.h - The attnc runtime C API --------------------*- C -*-===
+ *
+ * Loads a compiled attnc artifact (a shared object with an embedded JSON
+ * manifest), checks that this runtime can run it, binds weights and runs its
+ * entry points. No LLVM/MLIR behind it.
+ *
+ *   attnc_artifact *a;
+ *   if (attnc_artifact_open("model.attnc", &a) != ATTNC_OK)
+ *     fprintf(stderr, "%s\n", attnc_last_error());
+ *   attnc_artifact_bind_weight(a, "embed.tokens", data, bytes);   // per weight
+ *   attnc_session *s;
+ *   attnc_session_create(a, "forward", &s);
+ *   attnc_session_set_input(s, "tokens", ATTNC_DTYPE_I32, ids, shape, 2);
+ *   attnc_session_run(s);
+ *   attnc_session_get_output(s, "logits", &view);
+ *   attnc_session_free(s);
+ *   attnc_artifact_close(a);
+ *
+ * Every function returns an attnc_status; on failure attnc_last_error()
+ * (thread-local) says why in one line. Borrowed memory (weights, inputs)
+ * must outlive the runs that read it.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef ATTNC_RUNTIME_H
+#define ATTNC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ATTNC_API __attribute__((visibility("default")))
+#else
+#define ATTNC_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The artifact format this runtime reads; the compiler writes it into every
+ * manifest ("format_version") and the runtime refuses any other. */
+#define ATTNC_ARTIFACT_FORMAT_VERSION 1
+/* The calling convention of the entry points; exported by every artifact as
+ * `attnc_abi_version` (uint32_t). */
+#define ATTNC_ABI_VERSION 1
+
+/* Symbols every artifact exports. */
+#define ATTNC_MANIFEST_SYMBOL "attnc_manifest"           /* const char[]   */
+#define ATTNC_MANIFEST_SIZE_SYMBOL "attnc_manifest_size" /* const uint64_t */
+#define ATTNC_ABI_VERSION_SYMBOL "attnc_abi_version"     /* const uint32_t */
+/* Entry point `E` is exported as `attnc_entry_E(void **args)`: args[i]
+ * points at argument i in manifest order — a memref descriptor for tensors
+ * ({T *allocated, T *aligned, int64_t offset, int64_t sizes[rank],
+ * int64_t strides[rank]}), the value itself for scalars. Outputs are the
+ * last arguments; the caller allocates them. */
+#define ATTNC_ENTRY_PREFIX "attnc_entry_"
+
+typedef enum attnc_status {
+  ATTNC_OK = 0,
+  ATTNC_ERROR_IO = 1,             /* file missing or unreadable, dlopen failed */
+  ATTNC_ERROR_FORMAT = 2,         /* not an artifact, or a malformed manifest */
+  ATTNC_ERROR_VERSION = 3,        /* artifact format / ABI version not supported */
+  ATTNC_ERROR_UNSUPPORTED_ISA = 4,/* built for a CPU this machine is not */
+  ATTNC_ERROR_WEIGHTS = 5,        /* unknown/missing weight, wrong size or dtype */
+  ATTNC_ERROR_ARGUMENT = 6,       /* bad argument: unknown name, null pointer */
+  ATTNC_ERROR_SHAPE = 7,          /* input shape does not match the entry point */
+  ATTNC_ERROR_STATE = 8,          /* call out of order (run before inputs set) */
+  ATTNC_ERROR_OUT_OF_MEMORY = 9,
+} attnc_status;
+
+typedef enum attnc_dtype {
+  ATTNC_DTYPE_F32 = 0,
+  ATTNC_DTYPE_F16 = 1,
+  ATTNC_DTYPE_BF16 = 2,
+  ATTNC_DTYPE_I32 = 3,
+  ATTNC_DTYPE_I64 = 4,
+  ATTNC_DTYPE_I8 = 5,
+  ATTNC_DTYPE_F64 = 6,
+} attnc_dtype;
+
+typedef struct attnc_artifact attnc_artifact;
+typedef struct attnc_session attnc_session;
+
+/* A dense row-major tensor owned by the session (valid until the next run or
+ * attnc_session_free). */
+typedef struct attnc_tensor_view {
+  const void *data;
+  attnc_dtype dtype;
+  int32_t rank;
+  const int64_t *shape;
+} attnc_tensor_view;
+
+/* Message of the last failure on this thread ("" if none). */
+ATTNC_API const char *attnc_last_error(void);
+/* "ok", "io error", ... */
+ATTNC_API const char *attnc_status_name(attnc_status status);
+/* Bytes per element. */
+ATTNC_API size_t attnc_dtype_size(attnc_dtype dtype);
+
+/* Opens and checks an artifact: readable, exports a manifest, format and
+ * ABI version this runtime supports, CPU features present on this machine. */
+ATTNC_API attnc_status attnc_artifact_open(const char *path, attnc_artifact **out);
+ATTNC_API void attnc_artifact_close(attnc_artifact *artifact);
+/* The manifest JSON (NUL-terminated, owned by the artifact). */
+ATTNC_API const char *attnc_artifact_manifest(const attnc_artifact *artifact);
+
+/* Weights: the manifest's weight table, in canonical order. */
+ATTNC_API size_t attnc_artifact_num_weights(const attnc_artifact *artifact);
+ATTNC_API const char *attnc_artifact_weight_name(const attnc_artifact *artifact,
+                                       size_t index);
+/* Binds (borrows) `data`, a dense row-major buffer of the weight's manifest
+ * shape and dtype; `bytes` must match exactly. */
+ATTNC_API attnc_status attnc_artifact_bind_weight(attnc_artifact *artifact,
+                                        const char *name, const void *data,
+                                        size_t bytes);
+
+/* A session runs one entry point (NULL: the first) and owns its outputs. */
+ATTNC_API attnc_status attnc_session_create(attnc_artifact *artifact, const char *entry,
+                                  attnc_session **out);
+ATTNC_API void attnc_session_free(attnc_session *session);
+/* Sets (borrows) an input; dims the manifest fixes must match, dynamic dims
+ * take the given size. */
+ATTNC_API attnc_status attnc_session_set_input(attnc_session *session, const char *name,
+                                     attnc_dtype dtype, const void *data,
+                                     const int64_t *shape, int32_t rank);
+/* Runs the entry point: every weight bound and every input set. */
+ATTNC_API attnc_status attnc_session_run(attnc_session *session);
+ATTNC_API attnc_status attnc_session_get_output(const attnc_session *session,
+                                      const char *name,
+                                      attnc_tensor_view *out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ATTNC_RUNTIME_H */
