@@ -27,6 +27,8 @@ void addValidateCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
 void addSchemaCommand(CLI::App &app);
 void addExplainCommand(CLI::App &app);
+void addInitWeightsCommand(CLI::App &app);
+void addRunCommand(CLI::App &app);
 void addCompileCommand(CLI::App &app);
 void addInspectArtifactCommand(CLI::App &app);
 

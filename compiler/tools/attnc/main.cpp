@@ -22,6 +22,8 @@ int main(int argc, char **argv) {
   attnc::cli::addInspectCommand(app);
   attnc::cli::addSchemaCommand(app);
   attnc::cli::addExplainCommand(app);
+  attnc::cli::addInitWeightsCommand(app);
+  attnc::cli::addRunCommand(app);
   attnc::cli::addCompileCommand(app);
   attnc::cli::addInspectArtifactCommand(app);
 
