@@ -151,6 +151,10 @@ def rope_ref(x, pos, style, base=10000.0, fraction=1.0, sf=1.0):
 
 
 def softmax(row):
+    """Softmax; a row with every logit masked (a query that sees no key)
+    gives zero weights."""
+    if all(v == MASKED for v in row):
+        return [0.0] * len(row)
     m = max(row)
     e = [math.exp(v - m) for v in row]
     s = sum(e)
@@ -424,6 +428,20 @@ def sdpa_local_prefix(m):
                  m.const(q), m.const(k), m.const(v), n))
     m.print(r, "tensor<1x2x4x4xf32>")
     return sdpa_ref(q, k, v, "local", 2, 0.5, prefix=2)
+
+
+@case
+def sdpa_query_sees_nothing(m):
+    # causal with explicit positions: the query at position 1 sees neither
+    # key (positions 2, 3) and gets a zero output; the one at 3 sees both.
+    q, k, v = rand(1, 1, 2, 4), rand(1, 1, 2, 4), rand(1, 1, 2, 4)
+    r = m.op("attn.sdpa %s, %s, %s mask(causal) positions(%s, %s : tensor<2xi32>, tensor<2xi32>) "
+             "scale(0.5) : tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32> "
+             "-> tensor<1x1x2x4xf32>" % (
+                 m.const(q), m.const(k), m.const(v), m.const([1, 3], "i32"),
+                 m.const([2, 3], "i32")))
+    m.print(r, "tensor<1x1x2x4xf32>")
+    return sdpa_ref(q, k, v, "causal", 0, 0.5, qpos=[1, 3], kpos=[2, 3])
 
 
 @case

@@ -158,11 +158,20 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                 return arith::AddFOp::create(b, l, a[0], a[1]);
                               });
+    // A query that sees no key at all (every logit masked, so the row max is
+    // the masked value) gets zero weights, hence a zero output.
+    bool anyMask = !mask.isFull() || qPos || allowed;
     Value weights = mapGeneric(
-        rewriter, loc, ValueRange{exps, sum}, {identity(rewriter, 5), row},
-        empty(rewriter, loc, sizes, et),
-        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          return arith::DivFOp::create(b, l, a[0], a[1]);
+        rewriter, loc, ValueRange{exps, sum, max},
+        {identity(rewriter, 5), row, row}, empty(rewriter, loc, sizes, et),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value w = arith::DivFOp::create(b, l, a[0], a[1]);
+          if (!anyMask)
+            return w;
+          Value none = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                             a[2], maskedLogit(b, l, et));
+          return arith::SelectOp::create(b, l, none,
+                                         floatConst(b, l, et, 0.0), w);
         });
     Value result = ungroupHeads(rewriter, loc, weights);
     if (result.getType() != op.getType())

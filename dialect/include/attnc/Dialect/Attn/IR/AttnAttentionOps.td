@@ -49,7 +49,8 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
     `unmasked_prefix(%n)` makes the first `n` keys visible to every query
     whatever the mask and positions say (a memory such as a cache token
     group; `allowed` still applies). Masked logits become -2.3819763e38
-    before the softmax (gemma/penzai).
+    before the softmax (gemma/penzai); a query that sees no key at all gets
+    all-zero weights (so a zero attention output).
 
     ```mlir
     %w = attn.query_key %q, %k mask(causal) scale(1.250000e-01)
