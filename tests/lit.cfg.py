@@ -18,8 +18,9 @@ config.substitutions.append(("%schema_dir", os.path.join(config.attnc_src_root, 
 
 tool_dirs = [config.attnc_tools_dir, config.llvm_tools_dir]
 tools = ["attnc"]
-if os.path.exists(os.path.join(config.attnc_tools_dir, "attnc-opt")):
-    tools.append("attnc-opt")
+for tool in ["attnc-opt", "attnc-import"]:
+    if os.path.exists(os.path.join(config.attnc_tools_dir, tool)):
+        tools.append(tool)
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
 config.substitutions.append(("%py3", config.python_executable))

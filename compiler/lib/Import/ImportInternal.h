@@ -1,0 +1,84 @@
+//===- ImportInternal.h - the config importer's state -------------*- C++ -*-===//
+//
+// Private to compiler/lib/Import. ConfigToAttn.cpp builds the signature,
+// the embeddings and the outputs; ImportLayer.cpp builds the blocks.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_LIB_IMPORT_IMPORTINTERNAL_H
+#define ATTNC_LIB_IMPORT_IMPORTINTERNAL_H
+
+#include "attnc/Compiler/Import/ConfigToAttn.h"
+#include "attnc/Dialect/Attn/IR/AttnOps.h"
+#include "attnc/Schema/Config.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attnc::import {
+
+/// One argument or result of the entry point.
+struct Port {
+  std::string name;
+  mlir::Type type;
+  bool weight = false;
+};
+
+class Importer {
+public:
+  Importer(mlir::MLIRContext &ctx, const ModelConfig &config,
+           const ImportOptions &options);
+  mlir::OwningOpRef<mlir::ModuleOp> run();
+
+  // ---- shared helpers (ConfigToAttn.cpp) ----
+  /// FusedLoc of a config section and a config path.
+  mlir::Location loc(const SourceLoc &where, const std::string &path);
+  /// tensor<shape x elementType>.
+  mlir::RankedTensorType tensor(llvm::ArrayRef<int64_t> shape,
+                                mlir::Type elementType = {});
+  /// The weight argument `name`; null when the model has no such weight.
+  mlir::Value weight(const std::string &name);
+  /// attn.norm of the model's kind on `x` with weights `<prefix>.weight`
+  /// (and `.bias`); `size` picks an rms norm over head_dim (qk norm).
+  mlir::Value norm(mlir::Value x, const std::string &prefix,
+                   mlir::Location where, bool qkNorm = false);
+  mlir::Value linear(mlir::Value x, const std::string &prefix, int64_t out,
+                     mlir::Location where);
+  /// Reports an unsupported feature; run() then fails.
+  void unsupported(const SourceLoc &where, const std::string &path,
+                   const std::string &message);
+
+  // ---- blocks (ImportLayer.cpp) ----
+  mlir::Value layer(int64_t index, mlir::Value x);
+
+  mlir::MLIRContext &ctx;
+  const ModelConfig &c;
+  const ImportOptions &options;
+  mlir::OpBuilder b;
+  mlir::Type et; ///< activation/weight element type
+
+  int64_t hidden = 0, heads = 0, kvHeads = 0, headDim = 0;
+  int64_t seqLen = 0; ///< static S or kDynamic
+
+  llvm::StringMap<mlir::Value> args; ///< by port name
+  mlir::Value positions;             ///< [B, S] i32 or null
+  /// Per layer, per cache group: (keys, values).
+  std::vector<std::vector<std::pair<mlir::Value, mlir::Value>>> cacheArgs;
+  /// Per layer: post-RoPE keys and values, [B, K, S, hd].
+  std::vector<std::pair<mlir::Value, mlir::Value>> layerKV;
+  bool failed = false;
+
+private:
+  std::vector<Port> signature();
+  mlir::Value embedInputs(mlir::Location where);
+  void outputs(mlir::Value x, std::vector<Port> &results,
+               llvm::SmallVectorImpl<mlir::Value> &values);
+  bool returnKV() const;
+};
+
+} // namespace attnc::import
+
+#endif // ATTNC_LIB_IMPORT_IMPORTINTERNAL_H
