@@ -2,6 +2,7 @@
 
 #include "attnc/Compiler/Target/CompileCpu.h"
 
+#include "attnc/Compiler/Import/ConfigToAttn.h"
 #include "attnc/Compiler/Pipelines/Pipelines.h"
 #include "attnc/Compiler/Target/Emit.h"
 #include "attnc/Compiler/Target/Manifest.h"
@@ -124,19 +125,18 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
   registerAllDialects(registry);
   registerCpuTargetDialects(registry);
   MLIRContext ctx(registry);
+  // Diagnostics point into the config or the .mlir file; the failing op's
+  // generic form is noise for a user.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
   OwningOpRef<ModuleOp> module;
-  if (req.config) {
-    // The config import (attnc/Compiler/Driver.h) plugs in here.
-    llvm::errs() << "error: compiling a config needs the config import, "
-                    "which is not built yet; compile an attn or linalg module "
-                    "with --from-mlir FILE\n";
-    return kUsage;
-  }
-  module = parseSourceFile<ModuleOp>(req.mlirFile, sourceMgr,
-                                     ParserConfig(&ctx));
+  if (req.config)
+    module = importConfig(ctx, *req.config);
+  else
+    module = parseSourceFile<ModuleOp>(req.mlirFile, sourceMgr,
+                                       ParserConfig(&ctx));
   if (!module)
     return kFailed;
   timer.phase("parse / import");

@@ -3,10 +3,10 @@
 // Runs on linalg on tensors, before bufferization: the public functions'
 // arguments and results become the manifest's argument list (results last,
 // as buffer-results-to-out-params appends them). For every dynamic dim of a
-// result, a copy of the function returns `tensor.dim result, d` instead, and
-// resolve-ranked-shaped-type-result-dims folds that to `tensor.dim %argK, j`
-// when the inputs determine it; that (K, j) goes into the manifest so that
-// the runtime can allocate the outputs.
+// result, the dim is traced back (through destination-style ops, casts,
+// tensor.empty and reified result shapes) to `tensor.dim %argK, j` when the
+// inputs determine it; that (K, j) goes into the manifest so that the
+// runtime can allocate the outputs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,9 +19,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Dialect/MemRef/Transforms/Passes.h"
-#include "mlir/Transforms/Passes.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 
 #include <algorithm>
 
@@ -75,64 +74,98 @@ LogicalResult describeValue(func::FuncOp func, Type type, DictionaryAttr attrs,
   return success();
 }
 
+using DimSource = attnc::EntryArg::DimSource;
+
+std::optional<DimSource> traceDim(OpBuilder &b, Value v, int64_t d,
+                                  Block *entry, int depth);
+
+/// The input dim an index value is the size of, if it is one.
+std::optional<DimSource> traceIndex(OpBuilder &b, Value index, Block *entry,
+                                    int depth) {
+  if (auto dim = index.getDefiningOp<tensor::DimOp>())
+    if (std::optional<int64_t> i = dim.getConstantIndex())
+      return traceDim(b, dim.getSource(), *i, entry, depth + 1);
+  return std::nullopt;
+}
+
+/// The input dim that dim `d` of tensor `v` equals: through casts,
+/// destination-style ops (their tied init), tensor.empty sizes and any op
+/// that can reify its result shapes (expand_shape, ...).
+std::optional<DimSource> traceDim(OpBuilder &b, Value v, int64_t d,
+                                  Block *entry, int depth) {
+  if (depth > 10000)
+    return std::nullopt;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() != entry)
+      return std::nullopt;
+    return DimSource{int64_t(arg.getArgNumber()), d};
+  }
+  Operation *op = v.getDefiningOp();
+  unsigned r = cast<OpResult>(v).getResultNumber();
+  if (auto cast = dyn_cast<tensor::CastOp>(op))
+    return traceDim(b, cast.getSource(), d, entry, depth + 1);
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+    if (r < unsigned(dps.getNumDpsInits()))
+      return traceDim(b, dps.getDpsInitOperand(r)->get(), d, entry,
+                      depth + 1);
+  if (auto empty = dyn_cast<tensor::EmptyOp>(op))
+    return traceIndex(b, empty.getDynamicSize(d), entry, depth + 1);
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    if (auto size = dyn_cast<Value>(expand.getMixedOutputShape()[d]))
+      return traceIndex(b, size, entry, depth + 1);
+    return std::nullopt;
+  }
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+    // A group of one dynamic dim and static 1s keeps that dim's size.
+    std::optional<int64_t> only;
+    for (int64_t s : collapse.getReassociationIndices()[d]) {
+      int64_t size = collapse.getSrcType().getDimSize(s);
+      if (size == 1)
+        continue;
+      if (only || !ShapedType::isDynamic(size))
+        return std::nullopt;
+      only = s;
+    }
+    if (!only)
+      return std::nullopt;
+    return traceDim(b, collapse.getSrc(), *only, entry, depth + 1);
+  }
+  if (auto reify = dyn_cast<ReifyRankedShapedTypeOpInterface>(op)) {
+    b.setInsertionPoint(op);
+    ReifiedRankedShapedTypeDims shapes;
+    if (failed(reify.reifyResultShapes(b, shapes)) || r >= shapes.size() ||
+        size_t(d) >= shapes[r].size())
+      return std::nullopt;
+    if (auto size = dyn_cast<Value>(shapes[r][d]))
+      return traceIndex(b, size, entry, depth + 1);
+  }
+  return std::nullopt;
+}
+
 /// Finds, for each dynamic result dim of `func`, the argument dim it equals.
+/// Works on a copy of the module: reifying shapes creates ops.
 LogicalResult resolveDimSources(ModuleOp module, func::FuncOp func,
-                                std::vector<attnc::EntryArg> &results,
-                                int64_t numArgs) {
-  std::vector<std::pair<unsigned, unsigned>> wanted; // (result, dim)
-  for (auto [i, r] : llvm::enumerate(results))
-    for (auto [d, size] : llvm::enumerate(r.shape))
-      if (size < 0)
-        wanted.push_back({unsigned(i), unsigned(d)});
+                                std::vector<attnc::EntryArg> &results) {
   for (attnc::EntryArg &r : results)
     r.dimSources.assign(r.shape.size(), std::nullopt);
-  if (wanted.empty())
-    return success();
-
   OwningOpRef<ModuleOp> copy = cast<ModuleOp>(module->clone());
-  auto probe = cast<func::FuncOp>(
-      SymbolTable(*copy).lookup(func.getSymName())->clone());
-  probe.setSymName("__attnc_dims_probe");
-  probe.setPrivate();
-  copy->push_back(probe);
+  auto probe = cast<func::FuncOp>(SymbolTable(*copy).lookup(func.getSymName()));
   func::ReturnOp ret;
   probe.walk([&](func::ReturnOp op) { ret = op; });
   OpBuilder b(ret);
-  SmallVector<Value> dims;
-  for (auto [i, d] : wanted) {
-    Value idx = b.create<arith::ConstantIndexOp>(ret.getLoc(), d);
-    dims.push_back(
-        b.create<tensor::DimOp>(ret.getLoc(), ret.getOperand(i), idx));
-  }
-  b.create<func::ReturnOp>(ret.getLoc(), dims);
-  ret.erase();
-  probe.setType(FunctionType::get(
-      b.getContext(), probe.getArgumentTypes(),
-      SmallVector<Type>(dims.size(), b.getIndexType())));
-  probe.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
-
-  PassManager pm(module.getContext());
-  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  if (failed(pm.run(*copy)))
-    return func.emitError() << "cannot analyse the output shapes";
-
-  probe.walk([&](func::ReturnOp op) { ret = op; });
-  for (auto [k, v] : llvm::enumerate(ret.getOperands())) {
-    auto [i, d] = wanted[k];
-    auto dim = v.getDefiningOp<tensor::DimOp>();
-    auto arg = dim ? dyn_cast<BlockArgument>(dim.getSource()) : BlockArgument();
-    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-    if (!arg || !index || arg.getOwner() != &probe.getBody().front() ||
-        int64_t(arg.getArgNumber()) >= numArgs)
-      return func.emitError()
-             << "dim " << d << " of output '" << results[i].name
-             << "' is not the size of an input dim; the runtime could not "
-                "allocate it";
-    results[i].dimSources[d] =
-        attnc::EntryArg::DimSource{int64_t(arg.getArgNumber()), *index};
-  }
+  for (auto [i, r] : llvm::enumerate(results))
+    for (auto [d, size] : llvm::enumerate(r.shape)) {
+      if (size >= 0)
+        continue;
+      std::optional<DimSource> src = traceDim(
+          b, ret.getOperand(i), d, &probe.getBody().front(), 0);
+      if (!src)
+        return func.emitError()
+               << "dim " << d << " of output '" << r.name
+               << "' is not the size of an input dim; the runtime could not "
+                  "allocate it";
+      r.dimSources[d] = *src;
+    }
   return success();
 }
 
@@ -180,7 +213,7 @@ attnc::describeEntryPoints(ModuleOp module,
                                 << "' is a scalar; expected a tensor";
       results.push_back(std::move(res));
     }
-    if (failed(resolveDimSources(module, func, results, type.getNumInputs())))
+    if (failed(resolveDimSources(module, func, results)))
       return failure();
     for (EntryArg &r : results)
       entry.args.push_back(std::move(r));
