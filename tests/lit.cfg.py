@@ -33,6 +33,7 @@ config.substitutions.append(("%attnc_bin", os.path.join(config.attnc_tools_dir, 
 # the result to LLVM, mlir-runner executes it.
 llvm_config.add_tool_substitutions(["mlir-opt", "mlir-runner"], [config.llvm_tools_dir])
 _llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(("%mlir_lib_dir", _llvm_lib_dir))
 config.substitutions.append(("%mlir_runner_utils",
                              os.path.join(_llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%mlir_c_runner_utils",

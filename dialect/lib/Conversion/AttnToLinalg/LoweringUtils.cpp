@@ -119,14 +119,67 @@ Value lowering::reduceLastDim(OpBuilder &b, Location loc, Value x,
   return generic.getResult(0);
 }
 
+/// Adds `bias` (last dim) to `y`.
+static Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
+  auto type = cast<RankedTensorType>(y.getType());
+  unsigned rank = type.getRank();
+  return lowering::mapGeneric(
+      b, loc, ValueRange{y, bias},
+      {lowering::identity(b, rank), lowering::project(b, rank, {rank - 1})},
+      lowering::empty(b, loc, tensor::getMixedSizes(b, loc, y),
+                      type.getElementType()),
+      [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        return arith::AddFOp::create(nb, nloc, a[0], a[1]);
+      });
+}
+
 Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
                               Value bias) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(w.getType());
   Type et = xType.getElementType();
   int64_t rank = xType.getRank();
+  MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
   OpFoldResult outSize = tensor::getMixedSize(b, loc, w, 0);
+  SmallVector<int64_t> outShape(xType.getShape());
+  outShape.back() = wType.getDimSize(0);
+  auto outType = RankedTensorType::get(outShape, et);
+
+  // Several dynamic leading dims: one linalg.contract over all of them. (A
+  // collapse to [M, in] would need an expand_shape of M back into several
+  // dynamic dims, which upstream expand-strided-metadata mishandles in
+  // MLIR 22.)
+  int64_t dynamicLead = 0;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    dynamicLead += xType.isDynamicDim(i);
+  if (dynamicLead > 1) {
+    SmallVector<OpFoldResult> sizes(xSizes);
+    sizes.back() = outSize;
+    Value acc = filled(b, loc, sizes, et, 0.0);
+    // dims: leading..., n, k
+    int64_t numDims = rank + 1;
+    SmallVector<AffineExpr> lead;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      lead.push_back(b.getAffineDimExpr(i));
+    AffineExpr n = b.getAffineDimExpr(rank - 1), k = b.getAffineDimExpr(rank);
+    SmallVector<AffineExpr> xExprs(lead), outExprs(lead);
+    xExprs.push_back(k);
+    outExprs.push_back(n);
+    ArrayAttr maps = b.getAffineMapArrayAttr(
+        {AffineMap::get(numDims, 0, xExprs, ctx),
+         AffineMap::get(numDims, 0, {n, k}, ctx),
+         AffineMap::get(numDims, 0, outExprs, ctx)});
+    Value y = linalg::ContractOp::create(b, loc, TypeRange{acc.getType()},
+                                         ValueRange{x, w}, ValueRange{acc},
+                                         maps)
+                  .getResult(0);
+    if (bias)
+      y = addBias(b, loc, y, bias);
+    if (y.getType() != outType)
+      y = tensor::CastOp::create(b, loc, outType, y);
+    return y;
+  }
 
   // [d0, ..., dn-2, in] -> [M, in]
   Value x2 = x;
@@ -136,17 +189,16 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
         b, loc, t, x, SmallVector<ReassociationIndices>{{0, 1}},
         SmallVector<OpFoldResult>{b.getIndexAttr(1), xSizes[0]});
   } else if (rank > 2) {
-    ReassociationIndices lead;
+    ReassociationIndices leadDims;
     for (int64_t i = 0; i + 1 < rank; ++i)
-      lead.push_back(i);
+      leadDims.push_back(i);
     x2 = tensor::CollapseShapeOp::create(
-        b, loc, x, SmallVector<ReassociationIndices>{lead, {rank - 1}});
+        b, loc, x, SmallVector<ReassociationIndices>{leadDims, {rank - 1}});
   }
   SmallVector<OpFoldResult> mSizes = {tensor::getMixedSize(b, loc, x2, 0),
                                       outSize};
   Value acc = filled(b, loc, mSizes, et, 0.0);
   // y[m, n] = sum_k x[m, k] * w[n, k]: w is [out, in] (PyTorch layout).
-  MLIRContext *ctx = b.getContext();
   AffineExpr m, n, k;
   bindDims(ctx, m, n, k);
   ArrayAttr maps = b.getAffineMapArrayAttr(
@@ -156,32 +208,22 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
                                          ValueRange{x2, w}, ValueRange{acc});
   matmul.setIndexingMapsAttr(maps);
   Value y = matmul.getResult(0);
-  if (bias) {
-    AffineMap id = identity(b, 2);
-    y = mapGeneric(b, loc, ValueRange{y, bias}, {id, project(b, 2, {1})},
-                   empty(b, loc, mSizes, et),
-                   [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-                     return arith::AddFOp::create(nb, nloc, a[0], a[1]);
-                   });
-  }
+  if (bias)
+    y = addBias(b, loc, y, bias);
   if (rank == 2)
     return y;
   // [M, out] -> [d0, ..., dn-2, out]
-  SmallVector<int64_t> shape(xType.getShape());
-  shape.back() = wType.getDimSize(0);
-  SmallVector<OpFoldResult> outShape(xSizes);
-  outShape.back() = outSize;
-  if (rank == 1) {
+  SmallVector<OpFoldResult> outSizes(xSizes);
+  outSizes.back() = outSize;
+  if (rank == 1)
     return tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get(shape, et), y,
-        SmallVector<ReassociationIndices>{{0, 1}});
-  }
-  ReassociationIndices lead;
+        b, loc, outType, y, SmallVector<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leadDims;
   for (int64_t i = 0; i + 1 < rank; ++i)
-    lead.push_back(i);
+    leadDims.push_back(i);
   return tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(shape, et), y,
-      SmallVector<ReassociationIndices>{lead, {rank - 1}}, outShape);
+      b, loc, outType, y,
+      SmallVector<ReassociationIndices>{leadDims, {rank - 1}}, outSizes);
 }
 
 Value lowering::activation(OpBuilder &b, Location loc, Activation kind,
