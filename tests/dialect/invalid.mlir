@@ -622,7 +622,7 @@ func.func @f(%q: tensor<1x?x64xf32>, %k: tensor<1x2x?x64xf32>) {
 
 func.func @f(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %p: tensor<1x?xi32>) {
   // expected-error @+1 {{expected both query and key positions or neither}}
-  %0 = "attn.query_key"(%q, %k, %p) {mask = #attn.mask<causal>, scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>} : (tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x?xi32>) -> tensor<1x8x?x?xf32>
+  %0 = "attn.query_key"(%q, %k, %p) {mask = #attn.mask<causal>, scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0>} : (tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x?xi32>) -> tensor<1x8x?x?xf32>
   return
 }
 
@@ -735,6 +735,31 @@ func.func @f(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x
 func.func @f(%x: tensor<1x4x?x16xf32>) {
   // expected-error @+1 {{expected query heads 6 to be a multiple of key/value heads 4}}
   %0 = attn.repeat_kv %x : tensor<1x4x?x16xf32> -> tensor<1x6x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf32>, %k: tensor<1x2x?x64xf32>, %p: tensor<1x?xi32>) {
+  // expected-error @+1 {{expected 4 ALiBi slopes (one per query head), found 2}}
+  %0 = attn.sdpa %q, %k, %k mask(causal) alibi(%p, %p : tensor<1x?xi32>, tensor<1x?xi32>) slopes [0.5, 0.25] scale(0.125) : tensor<1x4x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf32>, %k: tensor<1x2x?x64xf32>) {
+  // expected-error @+1 {{expected ALiBi positions and slopes together, found slopes only}}
+  %0 = "attn.query_key"(%q, %k) {alibi_slopes = array<f64: 0.5, 0.25, 0.125, 0.0625>, mask = #attn.mask<causal>, scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0>} : (tensor<1x4x?x64xf32>, tensor<1x2x?x64xf32>) -> tensor<1x4x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x64xf32>, %k: tensor<1x2x8x64xf32>, %p: tensor<4xi32>) {
+  // expected-error @+1 {{expected ALiBi positions seq dim to be 8 (sequence length), found 4}}
+  %0 = attn.mixed_sdpa %q, %k, %k groups ["a": 8] patterns [["a"] -> ["a"] full] alibi(%p : tensor<4xi32>) slopes [0.5, 0.25, 0.125, 0.0625] scale(0.25)
+      : tensor<1x4x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32> -> tensor<1x4x8x64xf32>
   return
 }
 
@@ -871,7 +896,7 @@ func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x4x16xf32>) {
 
 func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>) {
   // expected-error @+1 {{'attn.mixed_sdpa' op attribute 'groups' failed to satisfy constraint: array of token groups}}
-  %0 = "attn.mixed_sdpa"(%q, %k, %k) {groups = [1], patterns = [], scale = 1.0 : f64} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32>
+  %0 = "attn.mixed_sdpa"(%q, %k, %k) {groups = [1], patterns = [], scale = 1.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32>
   return
 }
 

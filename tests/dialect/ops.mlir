@@ -130,7 +130,9 @@ func.func @attention(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: ten
   %o2 = attn.sdpa %q, %k, %v mask(full) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask(causal) positions(%{{.*}}, %{{.*}} : tensor<1x?xi32>, tensor<1x?xi32>) allowed(%{{.*}} : tensor<1x?x?xi1>) scale(1.250000e-01) softcap(3.000000e+01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
   %o3 = attn.sdpa %q, %k, %v mask(causal) positions(%qp, %kp : tensor<1x?xi32>, tensor<1x?xi32>) allowed(%m : tensor<1x?x?xi1>) scale(0.125) softcap(30.0) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
-  return %o, %o2, %o3 : tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask(full) alibi(%{{.*}}, %{{.*}} : tensor<1x?xi32>, tensor<1x?xi32>) slopes [5.000000e-01, 2.500000e-01, 1.250000e-01, 6.250000e-02, 3.125000e-02, 1.562500e-02, 7.812500e-03, 3.906250e-03] scale(1.250000e-01) :
+  %o4 = attn.sdpa %q, %k, %v mask(full) alibi(%qp, %kp : tensor<1x?xi32>, tensor<1x?xi32>) slopes [0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625] scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x32xf32> -> tensor<1x8x?x32xf32>
+  return %o, %o2, %o4 : tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
 }
 
 // CHECK-LABEL: func.func @mixed
@@ -155,7 +157,12 @@ func.func @mixed(%q: tensor<1x4x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<
                 ["volume_anchors", "volume_queries"] -> ["volume_anchors"] sliding_window 2]
       scale(0.25)
       : tensor<1x4x10x16xf32>, tensor<1x2x10x16xf32>, tensor<1x2x10x16xf32> -> tensor<1x4x10x16xf32>
-  return %0, %1 : tensor<1x4x?x16xf32>, tensor<1x4x10x16xf32>
+  // CHECK: attn.mixed_sdpa {{.*}} groups ["a": 4, "b": 6] patterns {{\[\[}}"a", "b"] -> ["a", "b"] causal] alibi(%{{.*}} : tensor<10xi32>) slopes [2.500000e-01, 6.250000e-02, 1.562500e-02, 3.906250e-03] scale(2.500000e-01) :
+  %pos = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]> : tensor<10xi32>
+  %2 = attn.mixed_sdpa %qs, %ks, %vs groups ["a": 4, "b": 6] patterns [["a", "b"] -> ["a", "b"] causal]
+      alibi(%pos : tensor<10xi32>) slopes [0.25, 0.0625, 0.015625, 0.00390625] scale(0.25)
+      : tensor<1x4x10x16xf32>, tensor<1x2x10x16xf32>, tensor<1x2x10x16xf32> -> tensor<1x4x10x16xf32>
+  return %0, %2 : tensor<1x4x?x16xf32>, tensor<1x4x10x16xf32>
 }
 
 // CHECK-LABEL: func.func @cache

@@ -110,3 +110,21 @@ func.func @out_of_order(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: te
       : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
   return %0 : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+// ALiBi positions are cut like the tokens: each sdpa gets the positions of
+// its queries and of its keys (the whole tensor when a side is every input
+// group).
+// CHECK-LABEL: func.func @alibi_slices
+// CHECK-SAME: %[[P:[a-z0-9]+]]: tensor<1x?xi32>)
+// CHECK: %[[PA:.*]] = tensor.extract_slice %[[P]][0, 0] [1, 2] [1, 1] : tensor<1x?xi32> to tensor<1x2xi32>
+// CHECK: attn.sdpa {{.*}} mask(full) alibi(%[[PA]], %[[PA]] : tensor<1x2xi32>, tensor<1x2xi32>) slopes [2.500000e-01, 6.250000e-02] scale(5.000000e-01)
+// CHECK: %[[PB:.*]] = tensor.extract_slice %[[P]][0, 2] [1, %{{.*}}] [1, 1] : tensor<1x?xi32> to tensor<1x?xi32>
+// CHECK: attn.sdpa {{.*}} mask(causal) positions({{.*}}) alibi(%[[PB]], %[[P]] : tensor<1x?xi32>, tensor<1x?xi32>) slopes [2.500000e-01, 6.250000e-02]
+func.func @alibi_slices(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %p: tensor<1x?xi32>) -> tensor<1x2x?x8xf32> {
+  %0 = attn.mixed_sdpa %q, %k, %k groups ["a": 2, "b": ?] patterns [["a"] -> ["a"] full, ["b"] -> ["a", "b"] causal]
+      alibi(%p : tensor<1x?xi32>) slopes [0.25, 0.0625] scale(0.5)
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %0 : tensor<1x2x?x8xf32>
+}

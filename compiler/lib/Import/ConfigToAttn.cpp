@@ -128,7 +128,8 @@ static int64_t groupSize(const ModelConfig &c, const TokenSpec &t) {
 
 static bool usesPositions(const ModelConfig &c) {
   if (c.position.kind == PositionKind::Learned ||
-      c.position.kind == PositionKind::Sinusoidal)
+      c.position.kind == PositionKind::Sinusoidal ||
+      c.position.kind == PositionKind::Alibi)
     return true;
   return llvm::any_of(c.layers,
                       [](const LayerSettings &l) { return l.useRope; });
@@ -354,14 +355,9 @@ OwningOpRef<ModuleOp> Importer::run() {
   if (!c.name.empty())
     (*module)->setAttr("attnc.model", b.getStringAttr(c.name));
 
-  if (c.position.kind == PositionKind::Alibi)
-    unsupported(c.position.loc, "position.kind",
-                "ALiBi positions are not supported by the compiler yet "
-                "(the reference interpreter runs them); expected position "
-                "kind none, learned, sinusoidal or rope");
   if (!c.hasInput(TokenInput::Tokens) && !c.hasInput(TokenInput::Image) &&
       !c.hasInput(TokenInput::Embeddings))
-    unsupported(c.loc, "tokens",
+    unsupported(c.tokens.empty() ? c.loc : c.tokens.front().loc, "tokens",
                 "a model whose input groups are all learned has no batch "
                 "size; expected at least one group with input tokens, image "
                 "or embeddings");

@@ -17,6 +17,7 @@
 #include "ImportInternal.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace attnc;
@@ -45,6 +46,28 @@ static attn::MaskAttr layerMask(MLIRContext *ctx, const AttentionPattern &p,
   }
   }
   return attn::MaskAttr::get(ctx, attn::MaskKind::Full);
+}
+
+/// ALiBi slopes (Press et al. 2022), as the reference interpreter has them:
+/// 2^(-8 (h + 1) / H) for H a power of two; otherwise those of the largest
+/// power of two below H, then every other slope of twice that power.
+static SmallVector<double> alibiSlopes(int64_t heads) {
+  auto powerOfTwo = [](int64_t n) {
+    SmallVector<double> s;
+    for (int64_t h = 0; h < n; ++h)
+      s.push_back(std::pow(2.0, -8.0 * double(h + 1) / double(n)));
+    return s;
+  };
+  int64_t closest = 1;
+  while (closest * 2 <= heads)
+    closest *= 2;
+  SmallVector<double> slopes = powerOfTwo(closest);
+  if (closest < heads) {
+    SmallVector<double> extra = powerOfTwo(2 * closest);
+    for (int64_t i = 0; i < heads - closest; ++i)
+      slopes.push_back(extra[size_t(2 * i)]);
+  }
+  return slopes;
 }
 
 static attn::Activation activationOf(Activation a) {
@@ -170,10 +193,16 @@ private:
     FloatAttr softcap;
     if (a.logitSoftcap)
       softcap = b.getF64FloatAttr(*a.logitSoftcap);
+    Value alibi;
+    DenseF64ArrayAttr slopes;
+    if (c.position.kind == PositionKind::Alibi) {
+      alibi = im.positions;
+      slopes = b.getDenseF64ArrayAttr(alibiSlopes(H));
+    }
     Value o = attn::MixedSdpaOp::create(
-        b, attnLoc, im.tensor({kDyn, H, S, hd}), qh, kh, vh, cached,
+        b, attnLoc, im.tensor({kDyn, H, S, hd}), qh, kh, vh, cached, alibi,
         b.getArrayAttr(groups), b.getArrayAttr(patterns),
-        b.getF64FloatAttr(a.queryScale), softcap);
+        b.getF64FloatAttr(a.queryScale), softcap, slopes);
     Value merged = attn::MergeHeadsOp::create(
         b, attnLoc, im.tensor({kDyn, S, H * hd}), o);
     return im.linear(merged, p + "o", im.hidden, attnLoc);

@@ -33,12 +33,33 @@ LogicalResult RepeatKVOp::verify() {
                              getX().getType().getElementType(), "x");
 }
 
+/// ALiBi: slopes (one per query head) exactly when positions are given.
+static LogicalResult verifyAlibi(Operation *op, bool hasPositions,
+                                 std::optional<ArrayRef<double>> slopes,
+                                 int64_t heads) {
+  if (hasPositions != slopes.has_value())
+    return op->emitOpError() << "expected ALiBi positions and slopes "
+                                "together, found "
+                             << (hasPositions ? "positions" : "slopes")
+                             << " only";
+  if (slopes && !ShapedType::isDynamic(heads) &&
+      int64_t(slopes->size()) != heads)
+    return op->emitOpError() << "expected " << heads
+                             << " ALiBi slopes (one per query head), found "
+                             << slopes->size();
+  return success();
+}
+
 /// Checks shared by query_key and sdpa: query/key shapes, the head mapping,
 /// positions, the allowed mask, scale and softcap.
 static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
                                     Value qPos, Value kPos, Value allowed,
                                     double scale,
-                                    std::optional<APFloat> softcap) {
+                                    std::optional<APFloat> softcap,
+                                    Value alibiQ = nullptr,
+                                    Value alibiK = nullptr,
+                                    std::optional<ArrayRef<double>> slopes =
+                                        std::nullopt) {
   if (failed(verify::rank(op, "query", query, 4, kQueryLayout)) ||
       failed(verify::rank(op, "key", key, 4, kKeyLayout)))
     return failure();
@@ -75,6 +96,13 @@ static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
     return failure();
   if (softcap && failed(verify::positive(op, "softcap",
                                          softcap->convertToDouble())))
+    return failure();
+  if (failed(verifyAlibi(op, static_cast<bool>(alibiQ), slopes, q[1])))
+    return failure();
+  if (alibiQ && (failed(verify::positions(op, "ALiBi query positions", alibiQ,
+                                          q[0], q[2])) ||
+                 failed(verify::positions(op, "ALiBi key positions", alibiK,
+                                          k[0], k[2]))))
     return failure();
   return success();
 }
@@ -119,7 +147,9 @@ static LogicalResult verifyHeadsResult(Operation *op, Value result,
 LogicalResult QueryKeyOp::verify() {
   if (failed(verifyQueryKey(*this, getQuery(), getKey(), getQueryPositions(),
                             getKeyPositions(), getAllowed(),
-                            getScale().convertToDouble(), getSoftcap())))
+                            getScale().convertToDouble(), getSoftcap(),
+                            getAlibiQueryPositions(), getAlibiKeyPositions(),
+                            getAlibiSlopes())))
     return failure();
   return verifyHeadsResult(*this, getResult(), verify::shapeOf(getQuery()),
                            verify::shapeOf(getKey())[2], "kv_seq",
@@ -143,7 +173,9 @@ LogicalResult WeightsValueOp::verify() {
 LogicalResult SdpaOp::verify() {
   if (failed(verifyQueryKey(*this, getQuery(), getKey(), getQueryPositions(),
                             getKeyPositions(), getAllowed(),
-                            getScale().convertToDouble(), getSoftcap())))
+                            getScale().convertToDouble(), getSoftcap(),
+                            getAlibiQueryPositions(), getAlibiKeyPositions(),
+                            getAlibiSlopes())))
     return failure();
   auto k = verify::shapeOf(getKey());
   Type et = getQuery().getType().getElementType();
@@ -294,6 +326,12 @@ LogicalResult MixedSdpaOp::verify() {
   }
   if (failed(verifyPatterns(*this)))
     return failure();
+  if (failed(verifyAlibi(*this, static_cast<bool>(getAlibiPositions()),
+                         getAlibiSlopes(), q[1])))
+    return failure();
+  if (Value pos = getAlibiPositions())
+    if (failed(verify::positions(*this, "ALiBi positions", pos, q[0], q[2])))
+      return failure();
   return verifyHeadsResult(*this, getResult(), q, valueDim, "value_dim", et);
 }
 

@@ -34,8 +34,9 @@ struct DecomposeSdpa : OpRewritePattern<SdpaOp> {
     Value weights = QueryKeyOp::create(
         rewriter, op.getLoc(), weightsType, op.getQuery(), op.getKey(),
         op.getQueryPositions(), op.getKeyPositions(), op.getAllowed(),
-        op.getUnmaskedPrefix(), op.getMaskAttr(), op.getScaleAttr(),
-        op.getSoftcapAttr());
+        op.getUnmaskedPrefix(), op.getAlibiQueryPositions(),
+        op.getAlibiKeyPositions(), op.getMaskAttr(), op.getScaleAttr(),
+        op.getSoftcapAttr(), op.getAlibiSlopesAttr());
     rewriter.replaceOpWithNewOp<WeightsValueOp>(op, op.getType(), weights,
                                                 op.getValue());
     return success();

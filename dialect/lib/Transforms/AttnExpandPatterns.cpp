@@ -169,8 +169,14 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
         qPos = positionsOf(rewriter, loc, qRuns);
         kPos = positionsOf(rewriter, loc, kvRuns);
       }
-      if (masked && hasCache)
+      if ((masked || op.getAlibiPositions()) && hasCache)
         prefix = getValueOrCreateConstantIndexOp(rewriter, loc, prefixSize);
+      // ALiBi positions of the same tokens (cache keys: 0, no bias).
+      Value alibiQ, alibiK;
+      if (Value alibi = op.getAlibiPositions()) {
+        alibiQ = alibiOf(rewriter, loc, alibi, qRuns, firstInput, lastInput);
+        alibiK = alibiOf(rewriter, loc, alibi, kvRuns, firstInput, lastInput);
+      }
 
       auto qType = cast<RankedTensorType>(qCat.getType());
       auto vType = cast<RankedTensorType>(vCat.getType());
@@ -179,8 +185,9 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
       auto outType = RankedTensorType::get(outShape, qType.getElementType());
       Value out = SdpaOp::create(rewriter, loc, outType, qCat, kCat, vCat,
                                  qPos, kPos, /*allowed=*/Value(), prefix,
-                                 pattern.getMask(), op.getScaleAttr(),
-                                 op.getSoftcapAttr());
+                                 alibiQ, alibiK, pattern.getMask(),
+                                 op.getScaleAttr(), op.getSoftcapAttr(),
+                                 op.getAlibiSlopesAttr());
 
       // Cut the output back into the query runs.
       OpFoldResult local = rewriter.getIndexAttr(0);
@@ -257,6 +264,49 @@ struct ExpandMixedSdpa : OpRewritePattern<MixedSdpaOp> {
     if (parts.size() == 1)
       return parts.front();
     return tensor::ConcatOp::create(b, loc, dim, parts);
+  }
+
+  /// The entries of `positions` ([B, S] or [S]) for the tokens of `runs`;
+  /// cache runs get zeros.
+  static Value alibiOf(OpBuilder &b, Location loc, Value positions,
+                       ArrayRef<Run> runs, GroupInfo *firstInput,
+                       GroupInfo *lastInput) {
+    auto type = cast<RankedTensorType>(positions.getType());
+    int64_t rank = type.getRank();
+    SmallVector<Value> parts;
+    for (const Run &r : runs) {
+      if (!r.isCache() && r.first == firstInput && r.last == lastInput) {
+        parts.push_back(positions);
+        continue;
+      }
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, positions);
+      sizes.back() = r.size;
+      if (r.isCache()) {
+        SmallVector<int64_t> shape;
+        SmallVector<Value> dynamic;
+        for (OpFoldResult s : sizes) {
+          std::optional<int64_t> c = getConstantIntValue(s);
+          shape.push_back(c ? *c : ShapedType::kDynamic);
+          if (!c)
+            dynamic.push_back(getValueOrCreateConstantIndexOp(b, loc, s));
+        }
+        Type et = type.getElementType();
+        parts.push_back(tensor::GenerateOp::create(
+            b, loc, RankedTensorType::get(shape, et), dynamic,
+            [&](OpBuilder &nb, Location nloc, ValueRange) {
+              Value zero = arith::ConstantOp::create(
+                  nb, nloc, et, nb.getIntegerAttr(et, 0));
+              tensor::YieldOp::create(nb, nloc, zero);
+            }));
+        continue;
+      }
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+      offsets.back() = r.first->offset;
+      SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+      parts.push_back(tensor::ExtractSliceOp::create(b, loc, positions,
+                                                     offsets, sizes, strides));
+    }
+    return concatSeq(b, loc, parts, rank - 1);
   }
 
   /// Positions (index in the input sequence) of the tokens of `runs`, as a

@@ -174,8 +174,20 @@ def allowed_ref(mask, window, qp, kp, explicit_positions):
     return ok
 
 
+def alibi_bias(slope, mask, qa, ka):
+    d = qa - ka
+    if mask in ("full", "local"):
+        d = abs(d)
+    return -slope * d
+
+
+def pick(pos, b, i):
+    return pos[b][i] if isinstance(pos[0], list) else pos[i]
+
+
 def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
-             qpos=None, kpos=None, allowed=None, prefix=0):
+             qpos=None, kpos=None, allowed=None, prefix=0, alibi=None):
+    """alibi: (query positions, key positions, slopes)."""
     B, H, Sq, D = shape_of(q)
     _, K, Skv, _ = shape_of(k)
     Dv = shape_of(v)[3]
@@ -190,6 +202,9 @@ def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
                     s = scale * sum(q[b][h][i][d] * k[b][kh][j][d] for d in range(D))
                     if softcap:
                         s = softcap * math.tanh(s / softcap)
+                    if alibi and j >= prefix:
+                        s += alibi_bias(alibi[2][h], mask, pick(alibi[0], b, i),
+                                        pick(alibi[1], b, j))
                     qp = i if qpos is None else (qpos[b][i] if isinstance(qpos[0], list) else qpos[i])
                     kp = j if kpos is None else (kpos[b][j] if isinstance(kpos[0], list) else kpos[j])
                     ok = allowed_ref(mask, window, qp, kp, qpos is not None) or j < prefix
@@ -202,7 +217,8 @@ def sdpa_ref(q, k, v, mask="full", window=0, scale=1.0, softcap=None,
     return out
 
 
-def mixed_ref(q, k, v, groups, patterns, cached, scale, softcap=None):
+def mixed_ref(q, k, v, groups, patterns, cached, scale, softcap=None,
+              alibi=None):
     """groups: [(name, size or 'cache' or '?')]; patterns: [(queries, kvs,
     mask, window)]; cached: {name: (keys, values)}. Attends each pattern over
     its token sets directly (no slicing): input tokens' positions are their
@@ -243,6 +259,9 @@ def mixed_ref(q, k, v, groups, patterns, cached, scale, softcap=None):
                             s = scale * sum(q[b][h][qi][d] * kk[d] for d in range(D))
                             if softcap:
                                 s = softcap * math.tanh(s / softcap)
+                            if alibi and kp is not None:
+                                s += alibi_bias(alibi[1][h], mask, pick(alibi[0], b, qi),
+                                                pick(alibi[0], b, ki))
                             ok = kp is None or allowed_ref(mask, window, qp, kp, False)
                             logits.append(s if ok else MASKED)
                         w = softmax(logits)
@@ -442,6 +461,41 @@ def sdpa_query_sees_nothing(m):
                  m.const([2, 3], "i32")))
     m.print(r, "tensor<1x1x2x4xf32>")
     return sdpa_ref(q, k, v, "causal", 0, 0.5, qpos=[1, 3], kpos=[2, 3])
+
+
+@case
+def sdpa_alibi(m):
+    # causal with ALiBi from positions that are not the indices; GQA 4/2.
+    q, k, v = rand(2, 4, 3, 4), rand(2, 2, 3, 4), rand(2, 2, 3, 4)
+    pos = [[0, 1, 2], [3, 5, 8]]
+    slopes = [0.5, 0.25, 0.125, 0.0625]
+    r = m.op("attn.sdpa %s, %s, %s mask(causal) alibi(%s, %s : tensor<2x?xi32>, tensor<2x?xi32>) "
+             "slopes [0.5, 0.25, 0.125, 0.0625] scale(0.5) : tensor<2x4x?x4xf32>, tensor<2x2x?x4xf32>, "
+             "tensor<2x2x?x4xf32> -> tensor<2x4x?x4xf32>" % (
+                 m.const(q, dynamic=(2,)), m.const(k, dynamic=(2,)), m.const(v, dynamic=(2,)),
+                 m.const(pos, "i32", dynamic=(1,)), m.const(pos, "i32", dynamic=(1,))))
+    m.print(r, "tensor<2x4x?x4xf32>")
+    return sdpa_ref(q, k, v, "causal", 0, 0.5, alibi=(pos, pos, slopes))
+
+
+@case
+def mixed_alibi_cache(m):
+    # ALiBi over a full pattern (|distance|) with a cache group that gets no
+    # bias; the positions are the model's, [S].
+    q, k, v = rand(1, 2, 4, 4), rand(1, 2, 4, 4), rand(1, 2, 4, 4)
+    pk, pv = rand(1, 2, 2, 4), rand(1, 2, 2, 4)
+    pos = [4, 6, 7, 9]
+    r = m.op(
+        'attn.mixed_sdpa %s, %s, %s cached(%s, %s) groups ["mem": cache, "x": 4] '
+        'patterns [["x"] -> ["x", "mem"] full] alibi(%s : tensor<4xi32>) slopes [0.25, 0.0625] '
+        'scale(0.5) : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, '
+        'tensor<1x2x2x4xf32>, tensor<1x2x2x4xf32> -> tensor<1x2x4x4xf32>' % (
+            m.const(q), m.const(k), m.const(v), m.const(pk), m.const(pv),
+            m.const(pos, "i32")))
+    m.print(r, "tensor<1x2x4x4xf32>")
+    return mixed_ref(q, k, v, [("mem", "cache"), ("x", 4)],
+                     [(["x"], ["x", "mem"], "full", 0)], {"mem": (pk, pv)}, 0.5,
+                     alibi=(pos, [0.25, 0.0625]))
 
 
 @case

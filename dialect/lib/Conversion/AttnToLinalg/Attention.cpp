@@ -86,6 +86,23 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
       inMaps.push_back(project(rewriter, 5, {0, 3, 4}));
     }
     Value prefix = adaptor.getUnmaskedPrefix();
+    // ALiBi: positions of queries and keys, and the slopes as [K, G].
+    Value alibiQ = adaptor.getAlibiQueryPositions();
+    Value alibiK = adaptor.getAlibiKeyPositions();
+    unsigned alibiIndex = ins.size();
+    if (alibiQ) {
+      int64_t group = op.getQuery().getType().getDimSize(1) / kvHeads;
+      SmallVector<Attribute> slopes;
+      for (double slope : op.getAlibiSlopesAttr().asArrayRef())
+        slopes.push_back(rewriter.getFloatAttr(et, slope));
+      auto slopeType = RankedTensorType::get({kvHeads, group}, et);
+      Value slopeTable = arith::ConstantOp::create(
+          rewriter, loc, slopeType, DenseElementsAttr::get(slopeType, slopes));
+      ins.append({alibiQ, alibiK, slopeTable});
+      inMaps.append({positionsMap5(rewriter, alibiQ, 3),
+                     positionsMap5(rewriter, alibiK, 4),
+                     project(rewriter, 5, {1, 2})});
+    }
     double scale = op.getScale().convertToDouble();
     std::optional<APFloat> softcap = op.getSoftcap();
     MaskAttr mask = op.getMask();
@@ -98,6 +115,25 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
             s = arith::MulFOp::create(
                 b, l, math::TanhOp::create(b, l, arith::DivFOp::create(b, l, s, cap)),
                 cap);
+          }
+          if (alibiQ) {
+            // s - slope * (qa - ka), |qa - ka| under full and local masks;
+            // keys of the unmasked prefix get no bias.
+            Value qa = toI64(b, l, a[alibiIndex]);
+            Value ka = toI64(b, l, a[alibiIndex + 1]);
+            Value dist = arith::SIToFPOp::create(
+                b, l, et, arith::SubIOp::create(b, l, qa, ka));
+            if (mask.isFull() || mask.getKind() == MaskKind::Local)
+              dist = math::AbsFOp::create(b, l, dist);
+            Value biased = arith::SubFOp::create(
+                b, l, s, arith::MulFOp::create(b, l, a[alibiIndex + 2], dist));
+            if (prefix) {
+              Value j = linalg::IndexOp::create(b, l, 4);
+              Value inPrefix = arith::CmpIOp::create(
+                  b, l, arith::CmpIPredicate::ult, j, prefix);
+              biased = arith::SelectOp::create(b, l, inPrefix, s, biased);
+            }
+            s = biased;
           }
           Value ok;
           auto both = [&](Value c) {

@@ -16,8 +16,8 @@
 //      (learned groups have no input: they are weights; cache groups are 3.)
 //   2. "token_types" [B, S] i32, when embedding.token_types > 0 (only the
 //      positions of token groups are read);
-//      "positions" [B, S] i32, when positions are used (learned or
-//      sinusoidal positions, or RoPE on any layer);
+//      "positions" [B, S] i32, when positions are used (learned,
+//      sinusoidal or ALiBi positions, or RoPE on any layer);
 //   3. per layer i, per cache group g in `tokens` order:
 //      "cache.layers.<i>.<g>.k" and ".v", [B, num_kv_heads, n_g, head_dim],
 //      keys after RoPE (the layout `forward` returns them in);
@@ -55,8 +55,9 @@ struct ImportOptions {
   bool returnKV = false;
 };
 
-/// Builds the attn module of `config`. On failure (a feature the compiler
-/// does not support yet), reports errors through `context`'s diagnostic
+/// Builds the attn module of `config`. On failure (a config the compiler
+/// cannot build, e.g. one without any input group), reports errors through
+/// `context`'s diagnostic
 /// engine, at the config location of the feature, and returns null. The
 /// context must have the dialects of attnc::registerAllDialects loaded or
 /// registered.

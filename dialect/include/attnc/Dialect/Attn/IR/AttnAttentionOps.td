@@ -52,6 +52,12 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
     before the softmax (gemma/penzai); a query that sees no key at all gets
     all-zero weights (so a zero attention output).
 
+    `alibi(%qa, %ka : ...) slopes [s_0, ..., s_H-1]` adds ALiBi biases after
+    the softcap: `-s_h * (qa_i - ka_j)` under causal and sliding-window
+    masks, `-s_h * |qa_i - ka_j|` under full and local ones, none for keys
+    of the unmasked prefix. Its positions are the model's positions (`[B,
+    S]` or `[S]`), which may differ from the mask's indices.
+
     ```mlir
     %w = attn.query_key %q, %k mask(causal) scale(1.250000e-01)
         softcap(5.0e+01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>
@@ -63,8 +69,11 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
                        Optional<Attn_IntTensor>:$key_positions,
                        Optional<Attn_BoolTensor>:$allowed,
                        Optional<Index>:$unmasked_prefix,
+                       Optional<Attn_IntTensor>:$alibi_query_positions,
+                       Optional<Attn_IntTensor>:$alibi_key_positions,
                        Attn_MaskAttr:$mask, F64Attr:$scale,
-                       OptionalAttr<F64Attr>:$softcap);
+                       OptionalAttr<F64Attr>:$softcap,
+                       OptionalAttr<DenseF64ArrayAttr>:$alibi_slopes);
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `mask` `(` custom<Mask>($mask) `)`
@@ -72,6 +81,9 @@ def Attn_QueryKeyOp : Attn_Op<"query_key", [Pure, AttrSizedOperandSegments]> {
       type($query_positions) `,` type($key_positions) `)`)?
     (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
     (`unmasked_prefix` `(` $unmasked_prefix^ `)`)?
+    (`alibi` `(` $alibi_query_positions^ `,` $alibi_key_positions `:`
+      type($alibi_query_positions) `,` type($alibi_key_positions) `)`
+      `slopes` $alibi_slopes)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
     `:` type($query) `,` type($key) `->` type($result)
   }];
@@ -121,8 +133,11 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
                        Optional<Attn_IntTensor>:$key_positions,
                        Optional<Attn_BoolTensor>:$allowed,
                        Optional<Index>:$unmasked_prefix,
+                       Optional<Attn_IntTensor>:$alibi_query_positions,
+                       Optional<Attn_IntTensor>:$alibi_key_positions,
                        Attn_MaskAttr:$mask, F64Attr:$scale,
-                       OptionalAttr<F64Attr>:$softcap);
+                       OptionalAttr<F64Attr>:$softcap,
+                       OptionalAttr<DenseF64ArrayAttr>:$alibi_slopes);
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `mask` `(` custom<Mask>($mask) `)`
@@ -130,13 +145,16 @@ def Attn_SdpaOp : Attn_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
       type($query_positions) `,` type($key_positions) `)`)?
     (`allowed` `(` $allowed^ `:` type($allowed) `)`)?
     (`unmasked_prefix` `(` $unmasked_prefix^ `)`)?
+    (`alibi` `(` $alibi_query_positions^ `,` $alibi_key_positions `:`
+      type($alibi_query_positions) `,` type($alibi_key_positions) `)`
+      `slopes` $alibi_slopes)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
     `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
   let hasVerifier = 1;
 }
 
-def Attn_MixedSdpaOp : Attn_Op<"mixed_sdpa", [Pure]> {
+def Attn_MixedSdpaOp : Attn_Op<"mixed_sdpa", [Pure, AttrSizedOperandSegments]> {
   let summary = "attention over token groups following attention patterns";
   let description = [{
     noether's MixedAttention. `query` `[B, H, S, D]`, `key` `[B, K, S, D]`
@@ -152,6 +170,10 @@ def Attn_MixedSdpaOp : Attn_Op<"mixed_sdpa", [Pure]> {
     AttentionPattern.mask). Every input group is the query of exactly one
     pattern; cache groups are never queries. The result is `[B, H, S, Dv]`,
     in sequence order.
+
+    `alibi(%positions : tensor<...>) slopes [...]` adds ALiBi biases from
+    the model's positions of the input tokens (`[B, S]` or `[S]`), one slope
+    per query head; cache keys get none (see attn.query_key).
 
     `-attn-expand-patterns` turns each pattern into one `attn.sdpa` on
     slices (no dense block mask is ever built; masked patterns get the
@@ -170,14 +192,18 @@ def Attn_MixedSdpaOp : Attn_Op<"mixed_sdpa", [Pure]> {
   let arguments = (ins Attn_FloatTensor:$query, Attn_FloatTensor:$key,
                        Attn_FloatTensor:$value,
                        Variadic<Attn_FloatTensor>:$cached,
+                       Optional<Attn_IntTensor>:$alibi_positions,
                        Attn_TokenGroupArrayAttr:$groups,
                        Attn_AttentionPatternArrayAttr:$patterns,
-                       F64Attr:$scale, OptionalAttr<F64Attr>:$softcap);
+                       F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
+                       OptionalAttr<DenseF64ArrayAttr>:$alibi_slopes);
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`cached` `(` $cached^ `)`)?
     `groups` custom<TokenGroups>($groups)
     `patterns` custom<Patterns>($patterns)
+    (`alibi` `(` $alibi_positions^ `:` type($alibi_positions) `)`
+      `slopes` $alibi_slopes)?
     `scale` `(` $scale `)` (`softcap` `(` $softcap^ `)`)? attr-dict
     `:` type($query) `,` type($key) `,` type($value) (`,` type($cached)^)?
     `->` type($result)
