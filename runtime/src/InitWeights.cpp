@@ -69,64 +69,68 @@ double Rng::normal() {
   return r * std::cos(theta);
 }
 
-std::vector<InitializedWeight> initWeights(const ModelConfig &config,
-                                           const InitOptions &options) {
+std::vector<float> initWeight(const ModelConfig &config,
+                              const WeightSpec &spec,
+                              const InitOptions &options) {
   InitWeights mode = options.mode.value_or(config.attention.initWeights);
   bool truncNormal = mode == InitWeights::TruncNormal ||
                      mode == InitWeights::TruncNormal002 ||
                      mode == InitWeights::TruncNormal002Identity;
-  std::vector<InitializedWeight> out;
-  for (const WeightSpec &spec : weightTable(config)) {
-    uint64_t state = options.seed ^ fnv1a(spec.name);
-    Rng rng(splitmix64(state));
-    std::vector<float> values(size_t(spec.elements()), 0.0f);
-    auto fill = [&](auto draw) {
-      for (float &v : values)
-        v = float(draw());
-    };
-    auto truncated = [&] {
-      double v;
-      do
-        v = 0.02 * rng.normal();
-      while (v < -2.0 || v > 2.0);
-      return v;
-    };
-    double bound =
-        spec.fanIn > 0 ? 1.0 / std::sqrt(double(spec.fanIn)) : 0.0;
-    auto uniformBound = [&] { return (2.0 * rng.uniform() - 1.0) * bound; };
-    switch (spec.role) {
-    case WeightRole::NormScale:
-    case WeightRole::NormBias: {
-      bool scale = spec.role == WeightRole::NormScale;
-      // qk norms are RMSNorms and zero-centred like every norm of the model.
-      double identity = scale && !config.norm.zeroCentered ? 1.0 : 0.0;
-      for (float &v : values)
-        v = float(identity + (options.normNoise > 0
-                                  ? options.normNoise * rng.normal()
-                                  : 0.0));
-      break;
-    }
-    case WeightRole::Embedding:
-      if (mode == InitWeights::Torch)
-        fill([&] { return rng.normal(); });
-      else if (truncNormal)
-        fill(truncated);
-      break;
-    case WeightRole::Linear:
-    case WeightRole::OutputProjection:
-      if (mode == InitWeights::Torch)
-        fill(uniformBound);
-      else if (truncNormal && !(spec.role == WeightRole::OutputProjection &&
-                                mode == InitWeights::TruncNormal002Identity))
-        fill(truncated);
-      break;
-    case WeightRole::Bias:
-      if (mode == InitWeights::Torch)
-        fill(uniformBound);
-      break;
-    }
-    out.push_back({spec, std::move(values)});
+  uint64_t state = options.seed ^ fnv1a(spec.name);
+  Rng rng(splitmix64(state));
+  std::vector<float> values(size_t(spec.elements()), 0.0f);
+  auto fill = [&](auto draw) {
+    for (float &v : values)
+      v = float(draw());
+  };
+  auto truncated = [&] {
+    double v;
+    do
+      v = 0.02 * rng.normal();
+    while (v < -2.0 || v > 2.0);
+    return v;
+  };
+  double bound = spec.fanIn > 0 ? 1.0 / std::sqrt(double(spec.fanIn)) : 0.0;
+  auto uniformBound = [&] { return (2.0 * rng.uniform() - 1.0) * bound; };
+  switch (spec.role) {
+  case WeightRole::NormScale:
+  case WeightRole::NormBias: {
+    bool scale = spec.role == WeightRole::NormScale;
+    // qk norms are RMSNorms and zero-centred like every norm of the model.
+    double identity = scale && !config.norm.zeroCentered ? 1.0 : 0.0;
+    for (float &v : values)
+      v = float(identity +
+                (options.normNoise > 0 ? options.normNoise * rng.normal()
+                                       : 0.0));
+    break;
   }
+  case WeightRole::Embedding:
+    if (mode == InitWeights::Torch)
+      fill([&] { return rng.normal(); });
+    else if (truncNormal)
+      fill(truncated);
+    break;
+  case WeightRole::Linear:
+  case WeightRole::OutputProjection:
+    if (mode == InitWeights::Torch)
+      fill(uniformBound);
+    else if (truncNormal && !(spec.role == WeightRole::OutputProjection &&
+                              mode == InitWeights::TruncNormal002Identity))
+      fill(truncated);
+    break;
+  case WeightRole::Bias:
+    if (mode == InitWeights::Torch)
+      fill(uniformBound);
+    break;
+  }
+  return values;
+}
+
+std::vector<InitializedWeight> initWeights(const ModelConfig &config,
+                                           const InitOptions &options) {
+  std::vector<InitializedWeight> out;
+  for (const WeightSpec &spec : weightTable(config))
+    out.push_back({spec, initWeight(config, spec, options)});
   return out;
 }
 

@@ -385,44 +385,115 @@ TensorBytes encodeTensor(const std::string &name, std::vector<int64_t> shape,
   return t;
 }
 
-bool serializeSafetensors(const std::vector<TensorBytes> &tensors,
-                          const std::map<std::string, std::string> &metadata,
-                          std::vector<uint8_t> &out, std::string &error) {
+namespace {
+
+/// The length field and JSON header (padded to 8 bytes) of a file holding
+/// tensors with these names, dtypes and shapes, in this order.
+bool headerBytes(const std::vector<TensorHeader> &tensors,
+                 const std::map<std::string, std::string> &metadata,
+                 std::vector<uint8_t> &out, std::string &error) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty())
     header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  for (const TensorBytes &t : tensors) {
+  for (const TensorHeader &t : tensors) {
     if (t.name == "__metadata__" || header.contains(t.name)) {
       error = "tensor name '" + t.name + "' is used twice or reserved";
       return false;
     }
-    uint64_t elements = 1;
-    for (int64_t s : t.shape)
-      elements *= uint64_t(s);
-    if (elements * byteSize(t.dtype) != t.data.size()) {
-      error = "tensor '" + t.name + "' has " + std::to_string(t.data.size()) +
-              " bytes but shape " + shapeString(t.shape) + " of " +
-              toString(t.dtype) + " needs " +
-              std::to_string(elements * byteSize(t.dtype));
-      return false;
-    }
+    uint64_t bytes = uint64_t(t.elements()) * byteSize(t.dtype);
     header[t.name] = {{"dtype", toString(t.dtype)},
                       {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.data.size()}}};
-    offset += t.data.size();
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
   }
   std::string text = header.dump();
   while ((8 + text.size()) % 8 != 0)
     text += ' ';
   out.clear();
-  out.reserve(8 + text.size() + offset);
   uint64_t len = text.size();
   for (int i = 0; i < 8; ++i)
     out.push_back(uint8_t(len >> (8 * i)));
   out.insert(out.end(), text.begin(), text.end());
+  return true;
+}
+
+std::vector<TensorHeader> headersOf(const std::vector<TensorBytes> &tensors,
+                                    std::string &error) {
+  std::vector<TensorHeader> headers;
+  for (const TensorBytes &t : tensors) {
+    TensorHeader h{t.name, t.dtype, t.shape};
+    uint64_t need = uint64_t(h.elements()) * byteSize(t.dtype);
+    if (need != t.data.size() && error.empty())
+      error = "tensor '" + t.name + "' has " + std::to_string(t.data.size()) +
+              " bytes but shape " + shapeString(t.shape) + " of " +
+              toString(t.dtype) + " needs " + std::to_string(need);
+    headers.push_back(std::move(h));
+  }
+  return headers;
+}
+
+} // namespace
+
+int64_t TensorHeader::elements() const {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    n *= s;
+  return n;
+}
+
+bool serializeSafetensors(const std::vector<TensorBytes> &tensors,
+                          const std::map<std::string, std::string> &metadata,
+                          std::vector<uint8_t> &out, std::string &error) {
+  error.clear();
+  std::vector<TensorHeader> headers = headersOf(tensors, error);
+  if (!error.empty() || !headerBytes(headers, metadata, out, error))
+    return false;
   for (const TensorBytes &t : tensors)
     out.insert(out.end(), t.data.begin(), t.data.end());
+  return true;
+}
+
+bool writeSafetensorsStreamed(
+    const std::string &path, const std::vector<TensorHeader> &tensors,
+    const std::map<std::string, std::string> &metadata,
+    const std::function<void(size_t, std::vector<uint8_t> &)> &produce,
+    std::string &error) {
+  std::vector<uint8_t> bytes;
+  if (!headerBytes(tensors, metadata, bytes, error))
+    return false;
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    error = "cannot write '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  for (size_t i = 0; ok && i < tensors.size(); ++i) {
+    bytes.clear();
+    produce(i, bytes);
+    size_t need = size_t(tensors[i].elements()) * byteSize(tensors[i].dtype);
+    if (bytes.size() != need) {
+      std::fclose(f);
+      std::remove(tmp.c_str());
+      error = "tensor '" + tensors[i].name + "' produced " +
+              std::to_string(bytes.size()) + " bytes; expected " +
+              std::to_string(need);
+      return false;
+    }
+    ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    error = "cannot write '" + path + "' (disk full?)";
+    return false;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot write '" + path + "': " + std::strerror(errno);
+    std::remove(tmp.c_str());
+    return false;
+  }
   return true;
 }
 

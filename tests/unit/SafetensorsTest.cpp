@@ -124,6 +124,26 @@ TEST_CASE("safetensors: written atomically and mapped from disk",
        encodeTensor("x", {1}, {1.f}, StDType::F32)},
       {}, bytes, error));
   CHECK(error.find("'x' is used twice") != std::string::npos);
+  // The streamed writer gives the same bytes as the in-memory one, and
+  // refuses a tensor that produces the wrong number of bytes.
+  std::string streamed = (dir / "s.safetensors").string();
+  REQUIRE(writeSafetensorsStreamed(
+      streamed, {{"w", StDType::F32, {4}}}, {},
+      [&](size_t, std::vector<uint8_t> &out) {
+        out = encodeTensor("w", {4}, v, StDType::F32).data;
+      },
+      error));
+  REQUIRE(serializeSafetensors({encodeTensor("w", {4}, v, StDType::F32)}, {},
+                               bytes, error));
+  auto same = SafetensorsFile::open(streamed, errors);
+  REQUIRE(same);
+  CHECK(same->find("w")->toFloat32() == v);
+  CHECK(std::filesystem::file_size(streamed) == bytes.size());
+  CHECK_FALSE(writeSafetensorsStreamed(
+      (dir / "bad.safetensors").string(), {{"w", StDType::F32, {4}}}, {},
+      [](size_t, std::vector<uint8_t> &out) { out.resize(3); }, error));
+  CHECK(error == "tensor 'w' produced 3 bytes; expected 16");
+  fs::remove(streamed);
   CHECK_FALSE(SafetensorsFile::open((dir / "missing").string(), errors));
   CHECK(errors.back().find("cannot open") != std::string::npos);
   fs::remove_all(dir);

@@ -60,12 +60,13 @@ int runInitWeights(const InitWeightsOptions &opts) {
     init.mode = parseMode(opts.mode);
   InitWeights mode = init.mode.value_or(config->attention.initWeights);
 
-  std::vector<runtime::TensorBytes> tensors;
+  // One tensor at a time: memory is the largest tensor, not the model.
+  std::vector<WeightSpec> table = weightTable(*config);
+  std::vector<runtime::TensorHeader> headers;
   int64_t parameters = 0;
-  for (runtime::InitializedWeight &w : runtime::initWeights(*config, init)) {
-    parameters += w.spec.elements();
-    tensors.push_back(
-        runtime::encodeTensor(w.spec.name, w.spec.shape, w.values, dtype));
+  for (const WeightSpec &w : table) {
+    parameters += w.elements();
+    headers.push_back({w.name, dtype, w.shape});
   }
   // No time stamps or paths: the file depends on config, seed and dtype only.
   std::map<std::string, std::string> metadata = {
@@ -78,12 +79,19 @@ int runInitWeights(const InitWeightsOptions &opts) {
     metadata["attnc.norm_noise"] = std::to_string(opts.normNoise);
 
   std::string error;
-  if (!runtime::writeSafetensors(opts.output, tensors, metadata, error)) {
+  auto produce = [&](size_t i, std::vector<uint8_t> &bytes) {
+    const WeightSpec &w = table[i];
+    bytes = runtime::encodeTensor(w.name, w.shape,
+                                  runtime::initWeight(*config, w, init), dtype)
+                .data;
+  };
+  if (!runtime::writeSafetensorsStreamed(opts.output, headers, metadata,
+                                         produce, error)) {
     std::cerr << "attnc init-weights: " << error << "\n";
     return kExitUsage;
   }
   if (!opts.quiet)
-    std::cout << "wrote " << opts.output << ": " << tensors.size()
+    std::cout << "wrote " << opts.output << ": " << headers.size()
               << " tensors, " << parameters << " parameters, "
               << runtime::toString(dtype) << ", init " << toString(mode)
               << ", seed " << opts.seed << "\n";

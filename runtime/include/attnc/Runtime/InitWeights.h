@@ -70,6 +70,12 @@ struct InitializedWeight {
   std::vector<float> values;
 };
 
+/// The values of one weight of weightTable(config) (they depend on the
+/// config's init mode and norm, the seed and the weight's name only).
+std::vector<float> initWeight(const ModelConfig &config,
+                              const WeightSpec &spec,
+                              const InitOptions &options);
+
 /// Values for every weight of weightTable(config), in table order.
 std::vector<InitializedWeight> initWeights(const ModelConfig &config,
                                            const InitOptions &options);

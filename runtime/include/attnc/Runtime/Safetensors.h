@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -116,6 +117,26 @@ TensorBytes encodeTensor(const std::string &name, std::vector<int64_t> shape,
 bool serializeSafetensors(const std::vector<TensorBytes> &tensors,
                           const std::map<std::string, std::string> &metadata,
                           std::vector<uint8_t> &out, std::string &error);
+
+/// The header entry of a tensor whose data is produced while writing.
+struct TensorHeader {
+  std::string name;
+  StDType dtype = StDType::F32;
+  std::vector<int64_t> shape;
+
+  int64_t elements() const;
+};
+
+/// Writes a file whose tensors' data is produced one at a time, in order,
+/// by `produce(i, bytes)` (so a checkpoint larger than memory can be
+/// written). Atomic like writeSafetensors; false with `error` set when a
+/// name repeats, a tensor produces the wrong number of bytes or the write
+/// fails.
+bool writeSafetensorsStreamed(
+    const std::string &path, const std::vector<TensorHeader> &tensors,
+    const std::map<std::string, std::string> &metadata,
+    const std::function<void(size_t, std::vector<uint8_t> &)> &produce,
+    std::string &error);
 
 /// Writes the file atomically (temporary file in the same directory, then
 /// rename). Returns false with `error` set.
