@@ -207,12 +207,26 @@ void buildInputsOrThrow(const ModelConfig &config, const RunInputFlags &flags,
   if (!flags.tokenTypes.empty())
     inputs.tokenTypes = parseIntList(flags.tokenTypes, "--token-types");
 
-  // A missing `tokens` input is the most common mistake: say which flag.
-  for (const TokenSpec &t : config.tokens)
+  // A missing input is the most common mistake: say which flag.
+  std::string prefix;
+  for (const TokenSpec &t : config.tokens) {
+    prefix = config.tokens.size() > 1 ? t.name + "=" : std::string();
     if (t.input == TokenInput::Tokens && !inputs.tokens.count(t.name))
       usageError("token group '" + t.name + "' needs ids: pass --tokens " +
-                 (config.tokens.size() > 1 ? t.name + "=" : std::string()) +
-                 "1,2,3 or --tokens-file FILE");
+                 prefix + "1,2,3 or --tokens-file " + prefix + "FILE");
+    if (t.input == TokenInput::Image && !inputs.images.count(t.name))
+      usageError("token group '" + t.name + "' needs an image: pass --image " +
+                 prefix + "image.npy ([H, W, C])");
+    if (t.input == TokenInput::Embeddings && !inputs.embeddings.count(t.name))
+      usageError("token group '" + t.name + "' needs vectors: pass " +
+                 "--embeddings " + prefix + "vectors.npy ([n, " +
+                 std::to_string(d) + "])");
+    if (t.input == TokenInput::Cache && !inputs.cache.count(t.name))
+      usageError("cache group '" + t.name + "' needs keys and values: pass " +
+                 "--cache " + prefix + "kv.npy ([" +
+                 std::to_string(config.numLayers) + ", 2, m, " +
+                 std::to_string(width) + "])");
+  }
 }
 
 /// Indices of the k largest values, largest first.
