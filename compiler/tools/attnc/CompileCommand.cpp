@@ -8,9 +8,11 @@
 
 #include "Commands.h"
 
+#include "attnc/Compiler/Driver.h"
 #include "attnc/Compiler/Target/CompileCpu.h"
 
 #include <iostream>
+#include <sstream>
 
 namespace attnc::cli {
 
@@ -26,6 +28,7 @@ struct CompileOptions {
   std::string dumpDir;
   unsigned optLevel = 3;
   bool timings = false;
+  bool locations = false;
 };
 
 std::string defaultOutput(const CompileOptions &o) {
@@ -40,7 +43,7 @@ std::string defaultOutput(const CompileOptions &o) {
     return base + ".ll";
   if (o.emit == "obj")
     return base + ".o";
-  if (o.emit == "linalg" || o.emit == "llvm-mlir")
+  if (o.emit == "attn" || o.emit == "linalg" || o.emit == "llvm-mlir")
     return "-";
   return base + ".attnc";
 }
@@ -58,6 +61,25 @@ int runCompile(const CompileOptions &o) {
     if (!config)
       return code;
     req.config = &*config;
+  }
+  if (o.emit == "attn") {
+    // The import alone: the attn dialect as the config describes it.
+    if (!config) {
+      std::cerr << "error: --emit=attn needs a config file\n";
+      return kExitUsage;
+    }
+    std::ostringstream text;
+    EmitModuleOptions options;
+    options.debugInfo = o.locations;
+    int code = emitModule(*config, EmitStage::Attn, text, std::cerr, options);
+    if (code != 0)
+      return kExitInvalidConfig;
+    std::string error;
+    if (!writeOutput(o.output.empty() ? "-" : o.output, text.str(), error)) {
+      std::cerr << "error: " << error << "\n";
+      return kExitUsage;
+    }
+    return kExitOk;
   }
   req.mlirFile = o.fromMlir;
   req.output = o.output.empty() ? defaultOutput(o) : o.output;
@@ -92,9 +114,11 @@ void addCompileCommand(CLI::App &app) {
                   "x86-64-v4, generic, or an LLVM CPU name")
       ->capture_default_str();
   cmd->add_option("--emit", opts->emit,
-                  "What to write: linalg (MLIR on tensors), llvm-mlir (LLVM "
-                  "dialect), llvm (optimized LLVM IR), obj (object), artifact")
-      ->check(CLI::IsMember({"linalg", "llvm-mlir", "llvm", "obj", "artifact"}))
+                  "What to write: attn (the imported attn dialect), linalg "
+                  "(MLIR on tensors), llvm-mlir (LLVM dialect), llvm "
+                  "(optimized LLVM IR), obj (object), artifact")
+      ->check(CLI::IsMember(
+          {"attn", "linalg", "llvm-mlir", "llvm", "obj", "artifact"}))
       ->capture_default_str();
   cmd->add_option("--dump-ir-after-all", opts->dumpDir,
                   "Write every stage (input, every pass, LLVM IR before/after "
@@ -103,6 +127,9 @@ void addCompileCommand(CLI::App &app) {
       ->check(CLI::Range(0u, 3u))
       ->capture_default_str();
   cmd->add_flag("--timings", opts->timings, "Print each phase's time");
+  cmd->add_flag("--locations", opts->locations,
+                "--emit=attn: print every op's location (config "
+                "file:line:col and config path)");
   cmd->add_option("--from-mlir", opts->fromMlir,
                   "Compile an MLIR module (attn or linalg on tensors) instead "
                   "of a config")
