@@ -162,4 +162,9 @@ ReferenceOutputs runReference(const ModelConfig &config,
   return out;
 }
 
+std::vector<GroupRange> checkInputs(const ModelConfig &config,
+                                    const ReferenceInputs &inputs) {
+  return detail::layoutSequence(config, inputs).layout;
+}
+
 } // namespace attnc::reference

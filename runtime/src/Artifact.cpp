@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ArtifactManifest.h"
+#include "ArtifactInternal.h"
 
 #include "attnc/runtime.h"
 
@@ -25,15 +25,26 @@
 using attnc::rt::ArgSpec;
 
 namespace {
-
 thread_local std::string g_lastError;
+} // namespace
 
-attnc_status fail(attnc_status status, std::string message) {
+attnc_status attnc::rt::fail(attnc_status status, std::string message) {
   g_lastError = std::move(message);
   return status;
 }
 
-using EntryFn = void (*)(void **);
+std::string attnc::rt::shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? "?" : std::to_string(shape[i]));
+  return s + "]";
+}
+
+using attnc::rt::EntryFn;
+using attnc::rt::fail;
+using attnc::rt::shapeString;
+
+namespace {
 
 /// 64-byte aligned, owned storage for one output.
 struct Buffer {
@@ -60,27 +71,12 @@ size_t elementsOf(const std::vector<int64_t> &shape) {
   return n;
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (shape[i] < 0 ? "?" : std::to_string(shape[i]));
-  return s + "]";
-}
-
 } // namespace
 
-struct attnc_artifact {
-  void *handle = nullptr;
-  std::string path;
-  attnc::rt::Manifest manifest;
-  std::map<std::string, size_t> weightIndex;
-  std::vector<const void *> weightData;
-  std::vector<EntryFn> entryFns;
-  ~attnc_artifact() {
-    if (handle)
-      dlclose(handle);
-  }
-};
+attnc_artifact::~attnc_artifact() {
+  if (handle)
+    dlclose(handle);
+}
 
 struct attnc_session {
   attnc_artifact *artifact = nullptr;
@@ -300,13 +296,13 @@ attnc_status attnc_session_run(attnc_session *s) {
         continue;
       const auto &src = d < arg.dimSources.size() ? arg.dimSources[d]
                                                   : std::nullopt;
-      if (!src || src->first < 0 || size_t(src->first) >= args.size() ||
-          src->second < 0 ||
-          size_t(src->second) >= s->shapes[src->first].size())
+      if (!src || src->arg < 0 || size_t(src->arg) >= args.size() ||
+          src->dim < 0 || size_t(src->dim) >= s->shapes[src->arg].size() ||
+          s->shapes[src->arg][src->dim] + src->offset < 0)
         return fail(ATTNC_ERROR_FORMAT, "the manifest gives no size for dim " +
                                             std::to_string(d) + " of output '" +
                                             arg.name + "'");
-      shape[d] = s->shapes[src->first][src->second];
+      shape[d] = s->shapes[src->arg][src->dim] + src->offset;
     }
     if (!s->outputs[i])
       s->outputs[i] = std::make_unique<Buffer>();

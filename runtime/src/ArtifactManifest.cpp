@@ -78,8 +78,9 @@ attnc_status attnc::rt::parseManifest(const std::string &text, Manifest &m,
             if (s.is_null())
               arg.dimSources.push_back(std::nullopt);
             else
-              arg.dimSources.push_back(std::make_pair(
-                  s.at("arg").get<int64_t>(), s.at("dim").get<int64_t>()));
+              arg.dimSources.push_back(DimSource{
+                  s.at("arg").get<int64_t>(), s.at("dim").get<int64_t>(),
+                  s.value("offset", int64_t(0))});
           }
         entry.args.push_back(std::move(arg));
       }

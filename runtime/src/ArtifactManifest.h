@@ -17,6 +17,12 @@
 
 namespace attnc::rt {
 
+/// Where an output's dynamic dim takes its size: dim `dim` of argument
+/// `arg`, plus `offset` (e.g. 256 image tokens before a dynamic text group).
+struct DimSource {
+  int64_t arg = -1, dim = -1, offset = 0;
+};
+
 struct ArgSpec {
   enum class Role { Input, Weight, Output };
   std::string name;
@@ -25,7 +31,7 @@ struct ArgSpec {
   std::vector<int64_t> shape; ///< -1: dynamic
   bool scalar = false;
   /// Outputs: (arg, dim) each dynamic dim takes its size from.
-  std::vector<std::optional<std::pair<int64_t, int64_t>>> dimSources;
+  std::vector<std::optional<DimSource>> dimSources;
 };
 
 struct EntrySpec {

@@ -39,7 +39,10 @@ ordered_json argJson(const attnc::EntryArg &arg) {
   if (arg.role == attnc::EntryArg::Role::Output) {
     ordered_json sources = ordered_json::array();
     for (const auto &src : arg.dimSources) {
-      if (src)
+      if (src && src->offset)
+        sources.push_back(
+            {{"arg", src->arg}, {"dim", src->dim}, {"offset", src->offset}});
+      else if (src)
         sources.push_back({{"arg", src->arg}, {"dim", src->dim}});
       else
         sources.push_back(nullptr);

@@ -1,11 +1,17 @@
 //===- CPU.cpp - the attnc-cpu-pipeline: linalg on tensors -> LLVM --------===//
 //
-// Correctness first: linalg lowers to scalar loops. Tiling, vectorization
-// and threading come in front of the bufferization step later.
+// After bufferization every linalg op becomes its own private, noinline
+// kernel function, shared by every layer that has the same op
+// (attnc-outline-kernels): LLVM then optimises ~50 small functions instead of
+// one with hundreds of loop nests (llama-style at -O3: 51 s -> 1.8 s). Inside
+// a kernel linalg still lowers to loops that LLVM vectorizes where it can;
+// MLIR-level tiling/vectorization and threading go in front of
+// bufferization later.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Pipelines/Pipelines.h"
+#include "attnc/Compiler/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -28,6 +34,7 @@ void registerUpstreamPasses() {
     mlir::registerLinalgPasses();
     mlir::memref::registerMemRefPasses();
     mlir::bufferization::registerBufferizationPasses();
+    attnc::registerAttncPasses();
     if (!mlir::PassPipelineInfo::lookup("buffer-deallocation-pipeline"))
       mlir::bufferization::registerBufferizationPipelines();
     return true;
@@ -44,6 +51,7 @@ const std::string &attnc::cpuPipelineText() {
       "hoist-static-allocs hoist-dynamic-allocs},"
       "buffer-deallocation-pipeline,"
       "canonicalize,"
+      "attnc-outline-kernels,"
       "convert-linalg-to-loops,"
       "lower-affine,"
       "convert-scf-to-cf,"

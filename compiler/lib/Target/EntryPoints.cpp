@@ -4,14 +4,17 @@
 // arguments and results become the manifest's argument list (results last,
 // as buffer-results-to-out-params appends them). For every dynamic dim of a
 // result, the dim is traced back (through destination-style ops, casts,
-// tensor.empty and reified result shapes) to `tensor.dim %argK, j` when the
-// inputs determine it; that (K, j) goes into the manifest so that the
-// runtime can allocate the outputs.
+// tensor.empty and reified result shapes) to `tensor.dim %argK, j` (plus a
+// constant: `arith.addi`, `affine.apply` of one value + c, as a dynamic group
+// after fixed-size groups gives) when the inputs determine it; that (K, j,
+// offset) goes into the manifest so that the runtime can allocate the
+// outputs.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Target/Emit.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -79,12 +82,52 @@ using DimSource = attnc::EntryArg::DimSource;
 std::optional<DimSource> traceDim(OpBuilder &b, Value v, int64_t d,
                                   Block *entry, int depth);
 
-/// The input dim an index value is the size of, if it is one.
+std::optional<DimSource> traceIndex(OpBuilder &b, Value index, Block *entry,
+                                    int depth);
+
+/// `src` + c.
+std::optional<DimSource> plus(std::optional<DimSource> src, int64_t c) {
+  if (src)
+    src->offset += c;
+  return src;
+}
+
+/// The input dim (+ a constant) of `v + c` (`affine.apply` of one value).
+std::optional<DimSource> traceApply(OpBuilder &b, affine::AffineApplyOp apply,
+                                    Block *entry, int depth) {
+  AffineMap map = apply.getAffineMap();
+  if (map.getNumResults() != 1 || apply.getMapOperands().size() != 1)
+    return std::nullopt;
+  AffineExpr e = map.getResult(0);
+  int64_t c = 0;
+  if (auto sum = dyn_cast<AffineBinaryOpExpr>(e);
+      sum && sum.getKind() == AffineExprKind::Add) {
+    auto k = dyn_cast<AffineConstantExpr>(sum.getRHS());
+    if (!k)
+      return std::nullopt;
+    c = k.getValue();
+    e = sum.getLHS();
+  }
+  if (!isa<AffineDimExpr, AffineSymbolExpr>(e))
+    return std::nullopt;
+  return plus(traceIndex(b, apply.getMapOperands()[0], entry, depth + 1), c);
+}
+
+/// The input dim (+ a constant) an index value is the size of, if any.
 std::optional<DimSource> traceIndex(OpBuilder &b, Value index, Block *entry,
                                     int depth) {
   if (auto dim = index.getDefiningOp<tensor::DimOp>())
     if (std::optional<int64_t> i = dim.getConstantIndex())
       return traceDim(b, dim.getSource(), *i, entry, depth + 1);
+  if (auto add = index.getDefiningOp<arith::AddIOp>()) {
+    for (auto [x, y] : {std::pair(add.getLhs(), add.getRhs()),
+                        std::pair(add.getRhs(), add.getLhs())})
+      if (auto c = getConstantIntValue(y))
+        return plus(traceIndex(b, x, entry, depth + 1), *c);
+    return std::nullopt;
+  }
+  if (auto apply = index.getDefiningOp<affine::AffineApplyOp>())
+    return traceApply(b, apply, entry, depth);
   return std::nullopt;
 }
 

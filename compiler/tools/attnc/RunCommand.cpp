@@ -5,11 +5,13 @@
 // the way outputs are computed differs:
 //   --interpret CONFIG   the reference interpreter (attnc/Reference), on a
 //                        config and a safetensors checkpoint
-//   MODEL.attnc          a compiled artifact (not in this command yet)
+//   MODEL.attnc          a compiled artifact (`attnc compile`), through the
+//                        runtime's C API (RunArtifact.h)
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "RunArtifact.h"
 #include "RunInputs.h"
 
 #include "attnc/Reference/Reference.h"
@@ -23,7 +25,7 @@ namespace attnc::cli {
 namespace {
 
 struct RunOptions {
-  std::string model; ///< a config with --interpret
+  std::string model; ///< a config with --interpret, else an artifact
   bool interpret = false;
   std::string weights;
   std::string naming = "auto";
@@ -93,14 +95,10 @@ int computeInterpreted(const RunOptions &opts, const ModelConfig &config,
 }
 
 int runRun(const RunOptions &opts) {
-  if (!opts.interpret) {
-    std::cerr << "attnc run: running a compiled artifact is not available "
-                 "here yet; pass --interpret CONFIG --weights FILE to run the "
-                 "reference interpreter\n";
-    return kExitUsage;
-  }
   int code = kExitOk;
-  std::optional<ModelConfig> config = loadAndReport(opts.model, code);
+  std::optional<ModelConfig> config =
+      opts.interpret ? loadAndReport(opts.model, code)
+                     : loadArtifactConfig(opts.model, code);
   if (!config)
     return code;
 
@@ -113,7 +111,9 @@ int runRun(const RunOptions &opts) {
   }
 
   RunOutputs outputs;
-  code = computeInterpreted(opts, *config, inputs, outputs);
+  code = opts.interpret ? computeInterpreted(opts, *config, inputs, outputs)
+                        : computeCompiled(opts.model, opts.weights, opts.naming,
+                                          *config, inputs, outputs);
   if (code != kExitOk)
     return code;
 
@@ -150,13 +150,16 @@ void addRunCommand(CLI::App &app) {
   CLI::App *cmd = app.add_subcommand(
       "run",
       "Run a model on the given inputs and print its outputs.\n"
-      "With --interpret, MODEL is a config run by the reference interpreter\n"
-      "(plain float32 C++, the numerical ground truth) with --weights.\n"
+      "MODEL is an artifact from `attnc compile` (its manifest holds the\n"
+      "config), run natively with --weights; with --interpret, MODEL is a\n"
+      "config run by the reference interpreter (plain float32 C++, the\n"
+      "numerical ground truth) with --weights.\n"
       "Group-valued flags take GROUP=VALUE, or VALUE when the config has\n"
       "one group of that kind.\n"
       "Exit 0 success, 1 invalid config or input/weights that do not fit the\n"
       "model, 2 usage error or unreadable file.");
-  cmd->add_option("model", opts->model, "Config (with --interpret)")
+  cmd->add_option("model", opts->model,
+                  "Compiled artifact (.attnc), or a config with --interpret")
       ->required();
   cmd->add_flag("--interpret", opts->interpret,
                 "Run the reference interpreter on a config");

@@ -7,7 +7,8 @@
  *   attnc_artifact *a;
  *   if (attnc_artifact_open("model.attnc", &a) != ATTNC_OK)
  *     fprintf(stderr, "%s\n", attnc_last_error());
- *   attnc_artifact_bind_weight(a, "embed.tokens", data, bytes);   // per weight
+ *   attnc_artifact_bind_weights_file(a, "weights.safetensors");   // or per
+ *   attnc_artifact_bind_weight(a, "embed.tokens", data, bytes);   // weight
  *   attnc_session *s;
  *   attnc_session_create(a, "forward", &s);
  *   attnc_session_set_input(s, "tokens", ATTNC_DTYPE_I32, ids, shape, 2);
@@ -113,6 +114,17 @@ ATTNC_API const char *attnc_artifact_weight_name(const attnc_artifact *artifact,
 ATTNC_API attnc_status attnc_artifact_bind_weight(attnc_artifact *artifact,
                                         const char *name, const void *data,
                                         size_t bytes);
+
+/* Binds every weight from a safetensors checkpoint that uses the weight
+ * table's canonical names (what `attnc init-weights` writes). Checks it all
+ * first: every weight present with its manifest shape, a float dtype (F32,
+ * F16, BF16; converted when it is not the artifact's), no other tensor; the
+ * message names each tensor that is wrong, and nothing is bound then.
+ * Tensors in the artifact's dtype are used in place from the mapped file
+ * (zero-copy); the artifact keeps the mapping and any converted copies until
+ * it is closed. */
+ATTNC_API attnc_status attnc_artifact_bind_weights_file(attnc_artifact *artifact,
+                                                        const char *path);
 
 /* A session runs one entry point (NULL: the first) and owns its outputs. */
 ATTNC_API attnc_status attnc_session_create(attnc_artifact *artifact, const char *entry,

@@ -157,6 +157,13 @@ ReferenceOutputs runReference(const ModelConfig &config,
                               const runtime::WeightSet &weights,
                               const ReferenceInputs &inputs);
 
+/// Checks `inputs` against `config` as runReference does (throws
+/// ReferenceError saying what does not fit) and returns where each input
+/// group sits in the sequence. For callers that compute the outputs another
+/// way (a compiled artifact) and must not hand it inputs out of range.
+std::vector<GroupRange> checkInputs(const ModelConfig &config,
+                                    const ReferenceInputs &inputs);
+
 /// The ALiBi slope of every head (exposed for tests).
 std::vector<double> alibiSlopes(int64_t numHeads);
 

@@ -61,6 +61,10 @@ public:
   void bindWeight(const std::string &name, const void *data, size_t bytes) {
     check(attnc_artifact_bind_weight(handle_, name.c_str(), data, bytes));
   }
+  /// Binds every weight from a canonical-name safetensors checkpoint.
+  void bindWeightsFile(const std::string &path) {
+    check(attnc_artifact_bind_weights_file(handle_, path.c_str()));
+  }
   attnc_artifact *get() const { return handle_; }
 
 private:

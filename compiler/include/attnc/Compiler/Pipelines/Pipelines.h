@@ -22,7 +22,8 @@ namespace attnc {
 ///   one-shot-bufferize (function boundaries, identity layouts),
 ///   buffer-results-to-out-params (public functions too, allocations
 ///   hoisted, so the caller allocates every output), buffer deallocation,
-///   linalg -> loops, affine/scf -> cf, math/memref/arith/cf/func -> llvm,
+///   attnc-outline-kernels (one deduplicated noinline function per linalg
+///   op, memref.copy included), linalg -> loops, affine/scf -> cf, math/memref/arith/cf/func -> llvm,
 ///   reconcile-unrealized-casts.
 /// Public functions should carry `llvm.emit_c_interface` before it runs
 /// (markEntryPoints in attnc/Compiler/Target/Emit.h does that) so that

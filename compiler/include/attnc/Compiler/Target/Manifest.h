@@ -22,7 +22,9 @@
 //   }
 //
 // An output's dynamic dim i has dim_sources[i] = the input arg and dim whose
-// size it takes, so the runtime can allocate every output before the call.
+// size it takes, plus "offset" when there is one (a dynamic group after
+// fixed-size ones: {"arg": 0, "dim": 1, "offset": 256}), so the runtime can
+// allocate every output before the call.
 // No MLIR here (a plain, exceptions-on library).
 //
 //===----------------------------------------------------------------------===//
@@ -48,6 +50,7 @@ struct EntryArg {
   bool scalar = false;        ///< passed by value, not as a memref
   struct DimSource {
     int64_t arg = -1, dim = -1;
+    int64_t offset = 0; ///< size = dim `dim` of arg `arg` + offset
   };
   /// Outputs only: where each dynamic dim's size comes from.
   std::vector<std::optional<DimSource>> dimSources;
