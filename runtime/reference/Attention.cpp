@@ -32,29 +32,18 @@ std::vector<double> alibiSlopes(int64_t numHeads) {
 
 namespace detail {
 
-namespace {
-
-/// A key a query may attend to: a row of the input K/V or of a cache.
-struct Key {
-  const float *k;
-  const float *v;
-  double bias; ///< ALiBi term per unit slope (0 for cache keys)
-};
-
-} // namespace
-
-Matrix attention(const ModelConfig &config, const Weights &weights,
-                 int64_t layer, const Matrix &x, const Sequence &seq,
-                 const ReferenceInputs &inputs, LayerKV &kvOut) {
+void projectQKV(const ModelConfig &config, const Weights &weights,
+                int64_t layer, const Matrix &x,
+                const std::vector<int64_t> &positions, Matrix &q, Matrix &k,
+                Matrix &v) {
   const AttentionConfig &a = config.attention;
   const LayerSettings &settings = config.layers[size_t(layer)];
   const int64_t H = a.numHeads, K = a.numKvHeads, hd = a.headDim;
   const std::string p = "layers." + std::to_string(layer) + ".attn.";
 
-  // Projections, qk-norm, RoPE.
-  Matrix q = linear(x, weights.get(p + "q.weight"), weights.find(p + "q.bias"));
-  Matrix k = linear(x, weights.get(p + "k.weight"), weights.find(p + "k.bias"));
-  Matrix v = linear(x, weights.get(p + "v.weight"), weights.find(p + "v.bias"));
+  q = linear(x, weights.get(p + "q.weight"), weights.find(p + "q.bias"));
+  k = linear(x, weights.get(p + "k.weight"), weights.find(p + "k.bias"));
+  v = linear(x, weights.get(p + "v.weight"), weights.find(p + "v.bias"));
   if (a.qkNorm) {
     const float *qn = weights.get(p + "q_norm.weight").data;
     const float *kn = weights.get(p + "k_norm.weight").data;
@@ -68,9 +57,65 @@ Matrix attention(const ModelConfig &config, const Weights &weights,
     }
   }
   if (settings.useRope) {
-    applyRope(q, H, hd, seq.positions, config.position, settings);
-    applyRope(k, K, hd, seq.positions, config.position, settings);
+    applyRope(q, H, hd, positions, config.position, settings);
+    applyRope(k, K, hd, positions, config.position, settings);
   }
+}
+
+void attendQuery(const ModelConfig &config, const float *query,
+                 const std::vector<KeyRef> &keys,
+                 const std::vector<double> &slopes, float *out) {
+  const AttentionConfig &a = config.attention;
+  const int64_t H = a.numHeads, K = a.numKvHeads, hd = a.headDim;
+  std::vector<double> logits;
+  for (int64_t h = 0; h < H; ++h) {
+    int64_t g = h / (H / K); // query head h uses kv head h / (H / K)
+    const float *qh = query + h * hd;
+    float *oh = out + h * hd;
+    if (keys.empty()) {
+      std::fill(oh, oh + hd, 0.f); // nothing visible: a zero output
+      continue;
+    }
+    logits.assign(keys.size(), 0.0);
+    double maxLogit = -INFINITY;
+    for (size_t j = 0; j < keys.size(); ++j) {
+      const float *kj = keys[j].k + g * hd;
+      double dot = 0;
+      for (int64_t c = 0; c < hd; ++c)
+        dot += double(qh[c]) * double(kj[c]);
+      double s = dot * a.queryScale;
+      if (a.logitSoftcap)
+        s = *a.logitSoftcap * std::tanh(s / *a.logitSoftcap);
+      if (!slopes.empty())
+        s += slopes[size_t(h)] * keys[j].bias;
+      logits[j] = s;
+      maxLogit = std::max(maxLogit, s);
+    }
+    double sum = 0;
+    for (double &l : logits) {
+      l = std::exp(l - maxLogit);
+      sum += l;
+    }
+    for (int64_t c = 0; c < hd; ++c) {
+      double acc = 0;
+      for (size_t j = 0; j < keys.size(); ++j)
+        acc += logits[j] * double(keys[j].v[g * hd + c]);
+      oh[c] = float(acc / sum);
+    }
+  }
+}
+
+Matrix attention(const ModelConfig &config, const Weights &weights,
+                 int64_t layer, const Matrix &x, const Sequence &seq,
+                 const ReferenceInputs &inputs, LayerKV &kvOut) {
+  const AttentionConfig &a = config.attention;
+  const LayerSettings &settings = config.layers[size_t(layer)];
+  const int64_t H = a.numHeads, hd = a.headDim;
+  const std::string p = "layers." + std::to_string(layer) + ".attn.";
+
+  // Projections, qk-norm, RoPE.
+  Matrix q, k, v;
+  projectQKV(config, weights, layer, x, seq.positions, q, k, v);
   kvOut.k = k;
   kvOut.v = v;
 
@@ -80,8 +125,7 @@ Matrix attention(const ModelConfig &config, const Weights &weights,
     slopes = alibiSlopes(H);
 
   Matrix out(x.rows, H * hd);
-  std::vector<Key> keys;
-  std::vector<double> logits;
+  std::vector<KeyRef> keys;
   for (int64_t i = 0; i < x.rows; ++i) {
     // The pattern of this query's group.
     const std::string &group = seq.layout[seq.groupOf[size_t(i)]].name;
@@ -126,39 +170,7 @@ Matrix attention(const ModelConfig &config, const Weights &weights,
       }
     }
 
-    for (int64_t h = 0; h < H; ++h) {
-      int64_t g = h / (H / K); // query head h uses kv head h / (H / K)
-      const float *qh = q.row(i) + h * hd;
-      float *oh = out.row(i) + h * hd;
-      if (keys.empty())
-        continue; // nothing visible: a zero output
-      logits.assign(keys.size(), 0.0);
-      double maxLogit = -INFINITY;
-      for (size_t j = 0; j < keys.size(); ++j) {
-        const float *kj = keys[j].k + g * hd;
-        double dot = 0;
-        for (int64_t c = 0; c < hd; ++c)
-          dot += double(qh[c]) * double(kj[c]);
-        double s = dot * a.queryScale;
-        if (a.logitSoftcap)
-          s = *a.logitSoftcap * std::tanh(s / *a.logitSoftcap);
-        if (alibi)
-          s += slopes[size_t(h)] * keys[j].bias;
-        logits[j] = s;
-        maxLogit = std::max(maxLogit, s);
-      }
-      double sum = 0;
-      for (double &l : logits) {
-        l = std::exp(l - maxLogit);
-        sum += l;
-      }
-      for (int64_t c = 0; c < hd; ++c) {
-        double acc = 0;
-        for (size_t j = 0; j < keys.size(); ++j)
-          acc += logits[j] * double(keys[j].v[g * hd + c]);
-        oh[c] = float(acc / sum);
-      }
-    }
+    attendQuery(config, q.row(i), keys, slopes, out.row(i));
   }
   return linear(out, weights.get(p + "o.weight"), weights.find(p + "o.bias"));
 }

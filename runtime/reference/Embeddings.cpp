@@ -109,6 +109,20 @@ void checkCache(const ModelConfig &config, const TokenSpec &t,
   }
 }
 
+void checkTokenTypes(const ModelConfig &config, const ReferenceInputs &in,
+                     int64_t length) {
+  if (in.tokenTypes.empty())
+    return;
+  if (int64_t(in.tokenTypes.size()) != length)
+    fail(str(int64_t(in.tokenTypes.size())) + " token types given for " +
+         str(length) + " input tokens; expected one per token");
+  int64_t types = std::max<int64_t>(config.embedding.tokenTypes, 1);
+  for (int64_t type : in.tokenTypes)
+    if (type < 0 || type >= types)
+      fail("token type " + str(type) + " is out of range; expected 0 <= " +
+           "type < " + str(types));
+}
+
 } // namespace
 
 Sequence layoutSequence(const ModelConfig &config,
@@ -155,16 +169,45 @@ Sequence layoutSequence(const ModelConfig &config,
            ") is past the learned position table (" +
            str(config.position.size) + " rows)");
   }
-  if (!in.tokenTypes.empty()) {
-    if (int64_t(in.tokenTypes.size()) != seq.length)
-      fail(str(int64_t(in.tokenTypes.size())) + " token types given for " +
-           str(seq.length) + " input tokens; expected one per token");
-    for (int64_t type : in.tokenTypes)
-      if (type < 0 || type >= std::max<int64_t>(config.embedding.tokenTypes,
-                                                1))
-        fail("token type " + str(type) + " is out of range; expected 0 <= " +
-             "type < " + str(std::max<int64_t>(config.embedding.tokenTypes, 1)));
+  checkTokenTypes(config, in, seq.length);
+  return seq;
+}
+
+Sequence layoutStep(const ModelConfig &config, const ReferenceInputs &in,
+                    bool includeLearned) {
+  checkKeys(config, in.tokens, TokenInput::Tokens, "token ids");
+  checkKeys(config, in.images, TokenInput::Image, "an image");
+  checkKeys(config, in.embeddings, TokenInput::Embeddings, "embeddings");
+  Sequence seq;
+  for (const TokenSpec &t : config.tokens) {
+    bool given = false;
+    switch (t.input) {
+    case TokenInput::Tokens:
+      given = in.tokens.count(t.name);
+      break;
+    case TokenInput::Image:
+      given = in.images.count(t.name);
+      break;
+    case TokenInput::Embeddings:
+      given = in.embeddings.count(t.name);
+      break;
+    case TokenInput::Learned:
+      given = includeLearned;
+      break;
+    case TokenInput::Cache:
+      break;
+    }
+    if (!given)
+      continue;
+    int64_t length = groupLength(config, t, in);
+    seq.layout.push_back({t.name, seq.length, length});
+    seq.groupOf.insert(seq.groupOf.end(), size_t(length),
+                       seq.layout.size() - 1);
+    seq.length += length;
   }
+  if (seq.length == 0)
+    fail("the step has no input tokens");
+  checkTokenTypes(config, in, seq.length);
   return seq;
 }
 

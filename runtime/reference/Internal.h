@@ -8,6 +8,8 @@
 
 #include "attnc/Reference/Reference.h"
 
+#include <functional>
+
 namespace attnc::reference::detail {
 
 /// Checked access to the weights by canonical name.
@@ -64,6 +66,13 @@ struct Sequence {
 Sequence layoutSequence(const ModelConfig &config,
                         const ReferenceInputs &inputs);
 
+/// The input groups of one incremental step (Incremental.h): those `inputs`
+/// give ids, an image or vectors for, plus the learned groups when
+/// `includeLearned`, in `tokens` order, checked as layoutSequence checks
+/// them. Positions are left to the caller.
+Sequence layoutStep(const ModelConfig &config, const ReferenceInputs &inputs,
+                    bool includeLearned);
+
 /// The embedded input sequence [n, d] (before the first block).
 Matrix embed(const ModelConfig &config, const Weights &weights,
              const ReferenceInputs &inputs, const Sequence &seq);
@@ -73,6 +82,39 @@ Matrix embed(const ModelConfig &config, const Weights &weights,
 Matrix attention(const ModelConfig &config, const Weights &weights,
                  int64_t layer, const Matrix &x, const Sequence &seq,
                  const ReferenceInputs &inputs, LayerKV &kvOut);
+
+/// Layer `layer`'s q, k, v of x (projections, qk-norm, then RoPE at
+/// `positions` when the layer uses it).
+void projectQKV(const ModelConfig &config, const Weights &weights,
+                int64_t layer, const Matrix &x,
+                const std::vector<int64_t> &positions, Matrix &q, Matrix &k,
+                Matrix &v);
+
+/// A key a query may attend to: a row of some K/V, and its ALiBi distance
+/// term per unit slope (0 for cache-group keys).
+struct KeyRef {
+  const float *k;
+  const float *v;
+  double bias;
+};
+
+/// One query row (all heads, before the o projection) over `keys`: scale,
+/// softcap, ALiBi (`slopes` empty: none), softmax, . v. No key: zeros.
+void attendQuery(const ModelConfig &config, const float *query,
+                 const std::vector<KeyRef> &keys,
+                 const std::vector<double> &slopes, float *out);
+
+/// The attention branch of one block: normalised x in, attention out.
+using AttentionFn = std::function<Matrix(const Matrix &)>;
+
+/// One transformer block on x, in place, with `attend` as its attention.
+void block(const ModelConfig &config, const Weights &weights, int64_t layer,
+           Matrix &x, const AttentionFn &attend);
+
+/// The final norm and the output head on the last hidden states x (every
+/// row a token): logits, hidden states, pooled vector or classes into out.
+void finishOutputs(const ModelConfig &config, const Weights &weights,
+                   Matrix x, ReferenceOutputs &out);
 
 } // namespace attnc::reference::detail
 

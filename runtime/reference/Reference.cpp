@@ -36,17 +36,17 @@ void addInto(Matrix &x, const Matrix &y) {
     x.data[i] += y.data[i];
 }
 
-/// One transformer block, in place.
+} // namespace
+
 void block(const ModelConfig &config, const Weights &weights, int64_t layer,
-           Matrix &x, const Sequence &seq, const ReferenceInputs &inputs,
-           LayerKV &kv) {
+           Matrix &x, const AttentionFn &attend) {
   const std::string p = "layers." + std::to_string(layer) + ".";
   auto norm = [&](Matrix m, const char *name) {
     applyNorm(m, config, weights, p + name);
     return m;
   };
   auto attnBranch = [&](const Matrix &in) {
-    Matrix out = attention(config, weights, layer, in, seq, inputs, kv);
+    Matrix out = attend(in);
     return config.block.postAttentionNorm ? norm(std::move(out), "post_attn_norm")
                                           : out;
   };
@@ -76,6 +76,8 @@ void block(const ModelConfig &config, const Weights &weights, int64_t layer,
   }
   }
 }
+
+namespace {
 
 /// y = W x + b for one vector; W is [out, in].
 std::vector<float> dense(const runtime::WeightTensor &w,
@@ -114,22 +116,9 @@ std::vector<float> pool(const ModelConfig &config, const Weights &weights,
 }
 
 } // namespace
-} // namespace detail
 
-ReferenceOutputs runReference(const ModelConfig &config,
-                              const runtime::WeightSet &weightSet,
-                              const ReferenceInputs &inputs) {
-  using namespace detail;
-  Weights weights(weightSet);
-  checkWeights(config, weights);
-  Sequence seq = layoutSequence(config, inputs);
-
-  ReferenceOutputs out;
-  out.layout = seq.layout;
-  Matrix x = embed(config, weights, inputs, seq);
-  out.kv.resize(size_t(config.numLayers));
-  for (int64_t l = 0; l < config.numLayers; ++l)
-    block(config, weights, l, x, seq, inputs, out.kv[size_t(l)]);
+void finishOutputs(const ModelConfig &config, const Weights &weights,
+                   Matrix x, ReferenceOutputs &out) {
   if (config.finalNorm)
     applyNorm(x, config, weights, "final_norm");
 
@@ -159,6 +148,27 @@ ReferenceOutputs runReference(const ModelConfig &config,
     break;
   }
   }
+}
+
+} // namespace detail
+
+ReferenceOutputs runReference(const ModelConfig &config,
+                              const runtime::WeightSet &weightSet,
+                              const ReferenceInputs &inputs) {
+  using namespace detail;
+  Weights weights(weightSet);
+  checkWeights(config, weights);
+  Sequence seq = layoutSequence(config, inputs);
+
+  ReferenceOutputs out;
+  out.layout = seq.layout;
+  Matrix x = embed(config, weights, inputs, seq);
+  out.kv.resize(size_t(config.numLayers));
+  for (int64_t l = 0; l < config.numLayers; ++l)
+    block(config, weights, l, x, [&](const Matrix &in) {
+      return attention(config, weights, l, in, seq, inputs, out.kv[size_t(l)]);
+    });
+  finishOutputs(config, weights, std::move(x), out);
   return out;
 }
 
