@@ -110,6 +110,7 @@ int attnc::emitModule(const ModelConfig &config, EmitStage stage,
 
   ImportOptions importOptions;
   importOptions.returnKV = options.returnKV;
+  importOptions.incremental = options.incremental;
   OwningOpRef<ModuleOp> module = importConfig(ctx, config, importOptions);
   if (!module) {
     if (!printer.errors)

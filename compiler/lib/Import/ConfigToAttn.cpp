@@ -110,7 +110,7 @@ Value Importer::linear(Value x, const std::string &prefix, int64_t out,
 }
 
 bool Importer::returnKV() const {
-  return options.returnKV || llvm::any_of(c.tokens, [](const TokenSpec &t) {
+  return incremental || options.returnKV || llvm::any_of(c.tokens, [](const TokenSpec &t) {
            return t.fromCache();
          });
 }
@@ -193,7 +193,7 @@ Value Importer::embedInputs(Location where) {
   for (const TokenSpec &t : c.tokens) {
     if (t.fromCache())
       continue;
-    int64_t n = groupSize(c, t);
+    int64_t n = incremental ? seqLen : groupSize(c, t);
     Location groupLoc = loc(t.loc, "tokens." + t.name);
     Value part;
     switch (t.input) {
@@ -349,27 +349,23 @@ void Importer::outputs(Value x, std::vector<Port> &results,
 // The module
 //===----------------------------------------------------------------------===//
 
-OwningOpRef<ModuleOp> Importer::run() {
+void Importer::buildFunction(ModuleOp module, const std::string &name,
+                             int64_t incrementalLength) {
   Location fileLoc = loc(c.loc, c.name.empty() ? "model" : c.name);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
-  if (!c.name.empty())
-    (*module)->setAttr("attnc.model", b.getStringAttr(c.name));
-
-  if (!c.hasInput(TokenInput::Tokens) && !c.hasInput(TokenInput::Image) &&
-      !c.hasInput(TokenInput::Embeddings))
-    unsupported(c.tokens.empty() ? c.loc : c.tokens.front().loc, "tokens",
-                "a model whose input groups are all learned has no batch "
-                "size; expected at least one group with input tokens, image "
-                "or embeddings");
-  if (failed)
-    return nullptr;
-
-  std::vector<Port> ports = signature();
+  incremental = incrementalLength != 0;
+  args.clear();
+  layerKV.clear();
+  cacheArgs.clear();
+  kvCaches.clear();
+  if (incremental)
+    seqLen = incrementalLength;
+  std::vector<Port> ports =
+      incremental ? incrementalSignature(incrementalLength) : signature();
   SmallVector<Type> argTypes;
   for (const Port &p : ports)
     argTypes.push_back(p.type);
-  b.setInsertionPointToEnd(module->getBody());
-  auto func = func::FuncOp::create(b, fileLoc, "forward",
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, fileLoc, name,
                                    b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   for (auto [i, p] : llvm::enumerate(ports)) {
@@ -388,11 +384,39 @@ OwningOpRef<ModuleOp> Importer::run() {
       }
 
   b.setInsertionPointToStart(entry);
+  if (incremental) {
+    Location where = loc(c.loc, "tokens");
+    cachePositions = args.lookup("cache_positions");
+    Value zero = arith::ConstantIndexOp::create(b, where, 0);
+    Value end = tensor::ExtractOp::create(b, where, args.lookup("end_index"),
+                                          ValueRange{zero});
+    endIndex = arith::IndexCastOp::create(b, where, b.getIndexType(), end);
+    for (int64_t i = 0; i < c.numLayers; ++i) {
+      std::string p = "cache.layers." + std::to_string(i);
+      kvCaches.push_back({args.lookup(p + ".k"), args.lookup(p + ".v")});
+    }
+  }
   Value x = embedInputs(loc(c.loc, "tokens"));
   for (int64_t i = 0; i < c.numLayers && !failed; ++i)
     x = layer(i, x);
   if (failed)
-    return nullptr;
+    return;
+  if (incremental && incrementalLength != 1 && options.returnLastOnly) {
+    // return_last_only: the last row, before the final norm and the head.
+    Location where = loc(c.output.loc, "output");
+    Value one = arith::ConstantIndexOp::create(b, where, 1);
+    Value n = tensor::DimOp::create(b, where, x, 1);
+    Value last = arith::SubIOp::create(b, where, n, one);
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), last,
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, where, x, 0),
+                                       b.getIndexAttr(1),
+                                       b.getIndexAttr(hidden)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    x = tensor::ExtractSliceOp::create(b, where, tensor({kDyn, 1, hidden}), x,
+                                       offsets, sizes, strides);
+    seqLen = 1;
+  }
   if (c.finalNorm)
     x = norm(x, "final_norm", loc(c.norm.loc, "final_norm"));
 
@@ -406,6 +430,32 @@ OwningOpRef<ModuleOp> Importer::run() {
   func.setType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, r] : llvm::enumerate(results))
     func.setResultAttr(i, "attnc.name", b.getStringAttr(r.name));
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  Location fileLoc = loc(c.loc, c.name.empty() ? "model" : c.name);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  if (!c.name.empty())
+    (*module)->setAttr("attnc.model", b.getStringAttr(c.name));
+
+  if (!c.hasInput(TokenInput::Tokens) && !c.hasInput(TokenInput::Image) &&
+      !c.hasInput(TokenInput::Embeddings))
+    unsupported(c.tokens.empty() ? c.loc : c.tokens.front().loc, "tokens",
+                "a model whose input groups are all learned has no batch "
+                "size; expected at least one group with input tokens, image "
+                "or embeddings");
+  if (failed)
+    return nullptr;
+
+  if (options.incremental) {
+    if (!checkIncremental())
+      return nullptr;
+    buildFunction(*module, "prefill", kDyn);
+    if (!failed)
+      buildFunction(*module, "decode", 1);
+  } else {
+    buildFunction(*module, "forward", 0);
+  }
   if (failed)
     return nullptr;
   return module;

@@ -67,11 +67,26 @@ public:
   mlir::Value positions;             ///< [B, S] i32 or null
   /// Per layer, per cache group: (keys, values).
   std::vector<std::vector<std::pair<mlir::Value, mlir::Value>>> cacheArgs;
-  /// Per layer: post-RoPE keys and values, [B, K, S, hd].
+  /// Per layer: post-RoPE keys and values, [B, K, S, hd] (incremental:
+  /// the updated caches, [B, K, L, hd]).
   std::vector<std::pair<mlir::Value, mlir::Value>> layerKV;
   bool failed = false;
 
+  // ---- incremental entry points (ImportIncremental.cpp) ----
+  /// Building `prefill` / `decode` rather than `forward`.
+  bool incremental = false;
+  mlir::Value cachePositions; ///< [B, L] i32, slot positions (-1: empty)
+  mlir::Value endIndex;       ///< index: where this call's keys go
+  /// Per layer: the K/V cache arguments, [B, K, L, hd].
+  std::vector<std::pair<mlir::Value, mlir::Value>> kvCaches;
+  /// Checks that the config fits the incremental entry points.
+  bool checkIncremental();
+  /// Ports of `prefill` (n dynamic) or `decode` (n = 1).
+  std::vector<Port> incrementalSignature(int64_t n);
+
 private:
+  void buildFunction(mlir::ModuleOp module, const std::string &name,
+                     int64_t incrementalLength);
   std::vector<Port> signature();
   mlir::Value embedInputs(mlir::Location where);
   void outputs(mlir::Value x, std::vector<Port> &results,

@@ -163,6 +163,12 @@ private:
       qh = rope(qh);
       kh = rope(kh);
     }
+    if (im.incremental) {
+      Value o = cachedAttention(qh, kh, vh, attnLoc);
+      Value merged = attn::MergeHeadsOp::create(
+          b, attnLoc, im.tensor({kDyn, S, H * hd}), o);
+      return im.linear(merged, p + "o", im.hidden, attnLoc);
+    }
     im.layerKV.push_back({kh, vh});
 
     // Token groups and patterns, the layer's window folded into the masks.
@@ -206,6 +212,35 @@ private:
     Value merged = attn::MergeHeadsOp::create(
         b, attnLoc, im.tensor({kDyn, S, H * hd}), o);
     return im.linear(merged, p + "o", im.hidden, attnLoc);
+  }
+
+  /// prefill/decode: the new keys and values go into the layer's caches at
+  /// the end index; the queries attend to the whole cache under the
+  /// pattern's mask by position (the cache's slot positions, -1 = empty;
+  /// the layer's window by position too). Keys in the cache are post-RoPE.
+  Value cachedAttention(Value q, Value k, Value v, Location where) {
+    const AttentionConfig &a = c.attention;
+    auto [kCache, vCache] = im.kvCaches[size_t(i)];
+    Value kc = attn::KVAppendOp::create(b, where, kCache.getType(), k, kCache,
+                                        im.endIndex);
+    Value vc = attn::KVAppendOp::create(b, where, vCache.getType(), v, vCache,
+                                        im.endIndex);
+    im.layerKV.push_back({kc, vc});
+    FloatAttr softcap;
+    if (a.logitSoftcap)
+      softcap = b.getF64FloatAttr(*a.logitSoftcap);
+    Value alibiQ, alibiK;
+    DenseF64ArrayAttr slopes;
+    if (c.position.kind == PositionKind::Alibi) {
+      alibiQ = im.positions;
+      alibiK = im.cachePositions;
+      slopes = b.getDenseF64ArrayAttr(alibiSlopes(im.heads));
+    }
+    return attn::SdpaOp::create(
+        b, where, q.getType(), q, kc, vc, im.positions, im.cachePositions,
+        /*allowed=*/Value(), /*unmasked_prefix=*/Value(), alibiQ, alibiK,
+        layerMask(b.getContext(), c.patterns.front(), settings.window),
+        b.getF64FloatAttr(a.queryScale), softcap, slopes);
   }
 
   Value mlp(Value x) {

@@ -132,8 +132,11 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
   OwningOpRef<ModuleOp> module;
-  if (req.config)
-    module = importConfig(ctx, *req.config);
+  if (req.config) {
+    ImportOptions importOptions;
+    importOptions.incremental = req.incremental;
+    module = importConfig(ctx, *req.config, importOptions);
+  }
   else
     module = parseSourceFile<ModuleOp>(req.mlirFile, sourceMgr,
                                        ParserConfig(&ctx));

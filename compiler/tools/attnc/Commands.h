@@ -31,6 +31,7 @@ void addInitWeightsCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
 void addCompileCommand(CLI::App &app);
 void addInspectArtifactCommand(CLI::App &app);
+void addGenerateCommand(CLI::App &app);
 
 /// Loads `path` and prints its diagnostics to stderr in the text format
 /// (file:line:col: error: ..., source line, caret). Returns the config when

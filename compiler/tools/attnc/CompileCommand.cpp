@@ -29,6 +29,7 @@ struct CompileOptions {
   unsigned optLevel = 3;
   bool timings = false;
   bool locations = false;
+  bool incremental = false;
 };
 
 std::string defaultOutput(const CompileOptions &o) {
@@ -71,6 +72,7 @@ int runCompile(const CompileOptions &o) {
     std::ostringstream text;
     EmitModuleOptions options;
     options.debugInfo = o.locations;
+    options.incremental = o.incremental;
     int code = emitModule(*config, EmitStage::Attn, text, std::cerr, options);
     if (code != 0)
       return kExitInvalidConfig;
@@ -88,6 +90,7 @@ int runCompile(const CompileOptions &o) {
   req.optLevel = o.optLevel;
   req.dumpDir = o.dumpDir;
   req.timings = o.timings;
+  req.incremental = o.incremental;
   return compileCpu(req);
 }
 
@@ -127,6 +130,9 @@ void addCompileCommand(CLI::App &app) {
       ->check(CLI::Range(0u, 3u))
       ->capture_default_str();
   cmd->add_flag("--timings", opts->timings, "Print each phase's time");
+  cmd->add_flag("--incremental", opts->incremental,
+                "Entry points prefill and decode (KV cache, for attnc "
+                "generate) instead of forward");
   cmd->add_flag("--locations", opts->locations,
                 "--emit=attn: print every op's location (config "
                 "file:line:col and config path)");

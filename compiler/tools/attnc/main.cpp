@@ -26,6 +26,7 @@ int main(int argc, char **argv) {
   attnc::cli::addRunCommand(app);
   attnc::cli::addCompileCommand(app);
   attnc::cli::addInspectArtifactCommand(app);
+  attnc::cli::addGenerateCommand(app);
 
   try {
     app.parse(argc, argv);

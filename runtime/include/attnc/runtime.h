@@ -141,6 +141,44 @@ ATTNC_API attnc_status attnc_session_get_output(const attnc_session *session,
                                       const char *name,
                                       attnc_tensor_view *out);
 
+/* Incremental decoding (gemma init_cache / prefill / decode) with an
+ * artifact compiled with `attnc compile --incremental` (entry points
+ * `prefill` and `decode`). The decoder owns per-layer K/V caches
+ * [batch, num_kv_heads, cache_length, head_dim] (keys after RoPE), the
+ * slot positions (-1: empty) and one end index shared by the batch.
+ *
+ * A step writes its n tokens per row at slots [end, end + n) and returns
+ * each row's last logits, [batch, 1, vocab] (owned by the decoder, valid
+ * until the next step). Positions (row-major [rows, n]; NULL: each row's
+ * next position + 0, 1, ...) must be >= -1; -1 marks a padding token that
+ * is never attended to; a row's valid positions must increase strictly.
+ * Errors leave the decoder unchanged: rows other than the batch
+ * (ATTNC_ERROR_SHAPE), decode before prefill and a step past the cache
+ * length (ATTNC_ERROR_STATE: nothing is written), bad positions
+ * (ATTNC_ERROR_ARGUMENT), unbound weights (ATTNC_ERROR_WEIGHTS). */
+typedef struct attnc_decoder attnc_decoder;
+ATTNC_API attnc_status attnc_decoder_create(attnc_artifact *artifact,
+                                            int64_t batch,
+                                            int64_t cache_length,
+                                            attnc_decoder **out);
+ATTNC_API void attnc_decoder_free(attnc_decoder *decoder);
+/* tokens: [rows, n] int32. */
+ATTNC_API attnc_status attnc_decoder_prefill(attnc_decoder *decoder,
+                                             const int32_t *tokens,
+                                             int64_t rows, int64_t n,
+                                             const int32_t *positions,
+                                             attnc_tensor_view *logits);
+/* One token per row: tokens [rows] int32; positions [rows] or NULL. */
+ATTNC_API attnc_status attnc_decoder_decode(attnc_decoder *decoder,
+                                            const int32_t *tokens,
+                                            int64_t rows,
+                                            const int32_t *positions,
+                                            attnc_tensor_view *logits);
+/* Slots written so far. */
+ATTNC_API int64_t attnc_decoder_end_index(const attnc_decoder *decoder);
+/* Empties the cache: end index 0, every slot empty, positions from 0. */
+ATTNC_API void attnc_decoder_reset(attnc_decoder *decoder);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

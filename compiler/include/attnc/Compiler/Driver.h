@@ -24,6 +24,8 @@ struct EmitModuleOptions {
   bool debugInfo = false;
   /// Return every layer's keys and values (ImportOptions::returnKV).
   bool returnKV = false;
+  /// `prefill` and `decode` instead of `forward` (ImportOptions::incremental).
+  bool incremental = false;
 };
 
 /// Imports `config`, verifies the module, lowers it to `stage` and prints it

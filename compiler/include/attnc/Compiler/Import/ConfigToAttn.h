@@ -53,6 +53,13 @@ struct SourceLoc;
 struct ImportOptions {
   /// Return every layer's keys and values even without cache groups.
   bool returnKV = false;
+  /// Emit `prefill` and `decode` (incremental decoding with a KV cache)
+  /// instead of `forward`; see compiler/docs/entry-points.md. Only for
+  /// decoders with one dynamic `tokens` group and one causal pattern.
+  bool incremental = false;
+  /// With `incremental`: `prefill` returns only the last row's logits
+  /// ([B, 1, V]) instead of every row's.
+  bool returnLastOnly = true;
 };
 
 /// Builds the attn module of `config`. On failure (a config the compiler

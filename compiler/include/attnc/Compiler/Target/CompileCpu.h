@@ -26,6 +26,9 @@ struct CompileCpuRequest {
   unsigned optLevel = 3;
   std::string dumpDir; ///< --dump-ir-after-all: every stage goes there
   bool timings = false; ///< print each phase's time to stderr
+  /// Import `prefill` and `decode` instead of `forward`
+  /// (ImportOptions::incremental; a config only).
+  bool incremental = false;
 };
 
 /// Runs the request. Diagnostics go to stderr; returns 0 on success, 1 when

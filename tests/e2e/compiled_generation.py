@@ -1,0 +1,140 @@
+"""Compiled prefill/decode (`attnc compile --incremental`, `attnc generate`)
+against the full forward and the PyTorch generation goldens; stdlib only.
+
+Usage: compiled_generation.py ATTNC SOURCE_DIR TMPDIR [--seed N]
+
+1. Decode vs forward, for samples llama-style, gpt2-small and gemma2-style
+   shrunk as compiled_vs_reference.py shrinks them (2 layers, vocab <= 512,
+   float32, local windows cut to 3): fresh weights, a random prompt of 5
+   tokens, `attnc generate --max-new 9 --logits-out` (greedy), then the
+   reference interpreter's full forward (`attnc run --interpret`) over the
+   prompt and the generated tokens. Every step's logits (the prefill's last
+   row, then each decode step) must equal the forward's row at that
+   position: max|decode - forward| / max|forward| < 1e-4. With 14 tokens
+   and a window of 3, gemma's local layers are checked past their window.
+2. Greedy goldens: every prompt of tests/e2e/generation/generation.json
+   (llama, gpt2: PyTorch with a KV cache, float64) generates the same 64 ids
+   through the compiled artifact.
+Prints one line per check and exits 1 if any fails.
+"""
+import json
+import pathlib
+import random
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from compiled_vs_reference import (override, read_npy_float32,  # noqa: E402
+                                   rel_error, run)
+
+TOLERANCE = 1e-4
+PROMPT = 5
+NEW = 9
+SAMPLES = ("llama-style.yaml", "gpt2-small.json", "gemma2-style.yaml")
+
+
+def decode_vs_forward(attnc, sample, tmp, seed):
+    name = sample.stem
+    work = tmp / name
+    work.mkdir(parents=True, exist_ok=True)
+    log = []
+    start = time.time()
+    try:
+        resolved = run([attnc, "validate", "--resolved", "--resolved-format",
+                        "json", sample], log)
+        config = override(json.loads(resolved))
+        cfg = work / "config.json"
+        cfg.write_text(json.dumps(config, indent=1))
+        artifact = work / "model.attnc"
+        weights = work / "weights.safetensors"
+        run([attnc, "compile", cfg, "--incremental", "-o", artifact], log)
+        run([attnc, "init-weights", cfg, "-o", weights, "--seed", seed,
+             "--norm-noise", "0.1", "-q"], log)
+        rng = random.Random(f"{seed}-{name}")
+        vocab = config["vocab_size"]
+        prompt = [rng.randrange(vocab) for _ in range(PROMPT)]
+        steps = work / "steps.npy"
+        out = run([attnc, "generate", artifact, "--weights", weights,
+                   "--tokens", ",".join(map(str, prompt)),
+                   "--max-new", NEW, "--logits-out", steps], log)
+        new = [int(t) for t in out.split()]
+        if len(new) != NEW:
+            raise RuntimeError(f"generated {len(new)} tokens, expected {NEW}")
+        sequence = prompt + new[:-1]
+        full = work / "forward.npy"
+        run([attnc, "run", "--interpret", cfg, "--weights", weights,
+             "--tokens", ",".join(map(str, sequence)), "--out", full], log)
+        got = read_npy_float32(steps)
+        want = read_npy_float32(full)
+        rows = [want[i * vocab:(i + 1) * vocab]
+                for i in range(PROMPT - 1, len(sequence))]
+        errors = [rel_error(got[s * vocab:(s + 1) * vocab], row)
+                  for s, row in enumerate(rows)]
+        worst = max(errors)
+        ok = worst < TOLERANCE
+        line = (f"{'PASS' if ok else 'FAIL'} decode-vs-forward {name}: "
+                f"{len(errors)} steps, worst rel err {worst:.2e} "
+                f"({time.time() - start:.1f} s)")
+        return ok, line, "" if ok else "\n".join(log)
+    except Exception as e:  # noqa: BLE001 - report and go on
+        return False, f"FAIL decode-vs-forward {name}: {e}", "\n".join(log)
+
+
+def goldens(attnc, source, tmp):
+    gen = source / "tests" / "e2e" / "generation"
+    data = json.loads((gen / "generation.json").read_text())
+    results = []
+    for case in data["cases"]:
+        log = []
+        name = case["name"]
+        try:
+            artifact = tmp / f"golden-{name}.attnc"
+            run([attnc, "compile", gen / case["config"], "--incremental",
+                 "-o", artifact], log)
+            same = 0
+            for prompt, expected in zip(case["prompts"], case["expected"]):
+                out = run([attnc, "generate", artifact, "--weights",
+                           gen / case["weights"], "--tokens",
+                           ",".join(map(str, prompt)),
+                           "--max-new", len(expected)], log)
+                ids = [int(t) for t in out.split()]
+                if ids == expected:
+                    same += 1
+                else:
+                    log.append(f"prompt {prompt}: got {ids}, "
+                               f"expected {expected}")
+            ok = same == len(case["prompts"])
+            line = (f"{'PASS' if ok else 'FAIL'} golden {name}: {same} of "
+                    f"{len(case['prompts'])} prompts give the "
+                    f"{len(case['expected'][0])} PyTorch ids")
+            results.append((ok, line, "" if ok else "\n".join(log)))
+        except Exception as e:  # noqa: BLE001
+            results.append((False, f"FAIL golden {name}: {e}", "\n".join(log)))
+    return results
+
+
+def main(argv):
+    args = list(argv[1:])
+    seed = str(int(time.time()) % 100000)
+    if "--seed" in args:
+        i = args.index("--seed")
+        seed = args[i + 1]
+        del args[i:i + 2]
+    attnc, source, tmp = (pathlib.Path(a) for a in args[:3])
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"seed {seed} (replay: --seed {seed}); tolerance {TOLERANCE}")
+    results = [decode_vs_forward(attnc, source / "samples" / s, tmp, seed)
+               for s in SAMPLES]
+    results += goldens(attnc, source, tmp)
+    failed = 0
+    for ok, line, log in results:
+        print(line, flush=True)
+        if not ok:
+            failed += 1
+            print(log)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
