@@ -25,3 +25,6 @@ echo "==> attnc run llama-style.attnc (compiled, through the runtime's C API)"
 "$ATTNC" run "$DEMO/llama-style.attnc" --weights "$DEMO/llama-style.safetensors" --tokens 1,2,3,4,5,6,7,8 --top-k 5
 echo "==> attnc run --interpret samples/llama-style.yaml (the reference interpreter)"
 "$ATTNC" run --interpret "$ATTNC_ROOT/samples/llama-style.yaml" --weights "$DEMO/llama-style.safetensors" --tokens 1,2,3,4,5,6,7,8 --top-k 5
+echo "==> attnc compile samples/llama-style.yaml --incremental (prefill + decode) and attnc generate"
+"$ATTNC" compile "$ATTNC_ROOT/samples/llama-style.yaml" --incremental -o "$DEMO/llama-style-gen.attnc"
+"$ATTNC" generate "$DEMO/llama-style-gen.attnc" --weights "$DEMO/llama-style.safetensors" --tokens 1,2,3,4,5,6,7,8 --max-new 32
