@@ -66,7 +66,8 @@ struct attnc_decoder {
   std::vector<int32_t> cachePositions;  // [batch, length]
   std::vector<int64_t> lastPosition;    // per row, -1: none yet
   int64_t end = 0;
-  int64_t vocab = -1; // rows of embed.tokens (-1: unknown)
+  int64_t vocab = -1;     // rows of embed.tokens (-1: unknown)
+  int64_t positionsTable = -1; // rows of embed.positions (learned positions)
   Aligned logits;
   std::vector<int64_t> logitsShape;
   attnc_dtype logitsDtype = ATTNC_DTYPE_F32;
@@ -125,6 +126,12 @@ attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < n; ++j) {
       int64_t p = positions ? positions[r * n + j] : last[r] + 1;
+      if (p >= 0 && d->positionsTable > 0 && p >= d->positionsTable)
+        return fail(ATTNC_ERROR_ARGUMENT,
+                    std::string(what) + ": position " + std::to_string(p) +
+                        " of row " + std::to_string(r) +
+                        " is past the learned position table (" +
+                        std::to_string(d->positionsTable) + " rows)");
       if (p < -1 || (p >= 0 && p <= last[r]) || p > INT32_MAX - 1)
         return fail(ATTNC_ERROR_ARGUMENT,
                     std::string(what) + ": position " + std::to_string(p) +
@@ -276,6 +283,8 @@ attnc_status attnc_decoder_create(attnc_artifact *artifact, int64_t batch,
   for (const auto &w : artifact->manifest.weights)
     if (w.name == "embed.tokens" && !w.shape.empty())
       d->vocab = w.shape[0];
+    else if (w.name == "embed.positions" && !w.shape.empty())
+      d->positionsTable = w.shape[0];
   attnc_decoder_reset(d.get());
   *out = d.release();
   return ATTNC_OK;

@@ -151,7 +151,8 @@ ATTNC_API attnc_status attnc_session_get_output(const attnc_session *session,
  * each row's last logits, [batch, 1, vocab] (owned by the decoder, valid
  * until the next step). Positions (row-major [rows, n]; NULL: each row's
  * next position + 0, 1, ...) must be >= -1; -1 marks a padding token that
- * is never attended to; a row's valid positions must increase strictly.
+ * is never attended to; a row's valid positions must increase strictly and
+ * stay inside a learned position table; token ids inside the vocabulary.
  * Errors leave the decoder unchanged: rows other than the batch
  * (ATTNC_ERROR_SHAPE), decode before prefill and a step past the cache
  * length (ATTNC_ERROR_STATE: nothing is written), bad positions
