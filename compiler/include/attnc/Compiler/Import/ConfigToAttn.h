@@ -1,8 +1,10 @@
 //===- ConfigToAttn.h - ModelConfig -> attn dialect module --------*- C++ -*-===//
 //
 // The import: a validated ModelConfig becomes a module in the attn dialect
-// with one function per entry point. For now that is `forward`: the whole
-// input sequence in, logits / hidden states / classes out.
+// with one function per entry point: `forward` (the whole input sequence in,
+// logits / hidden states / classes out), or with
+// ImportOptions::incremental `prefill` and `decode` (a decoder against a KV
+// cache the caller owns; compiler/docs/entry-points.md, last section).
 //
 // `func.func @forward` takes, in this order (compiler/docs/entry-points.md
 // has the full table; every argument and result carries its name in an
