@@ -11,6 +11,7 @@ PACKAGES=(
   cmake ninja-build ccache
   llvm-22-dev libmlir-22-dev mlir-22-tools clang-22 lld-22
   libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev libcli11-dev catch2
+  libomp-22-dev
   python3
 )
 

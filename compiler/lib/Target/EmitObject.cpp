@@ -18,6 +18,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -209,6 +210,15 @@ bool link(const std::string &linker, StringRef object, StringRef output,
                           "/lib/x86_64-linux-gnu/libc.so.6"})
     if (sys::fs::exists(lib))
       argv.push_back(lib);
+  // Parallel kernels call LLVM's OpenMP runtime (libomp-22-dev); the rpath
+  // picks LLVM 22's copy over an older libomp.so.5 on the search path.
+  // --as-needed drops it from artifacts without parallel loops.
+  static const char *const kOmp = "/usr/lib/llvm-22/lib/libomp.so";
+  if (sys::fs::exists(kOmp)) {
+    argv.push_back("-rpath");
+    argv.push_back("/usr/lib/llvm-22/lib");
+    argv.push_back(kOmp);
+  }
   argv.push_back(object);
   argv.push_back("-o");
   argv.push_back(output);
@@ -287,6 +297,8 @@ void attnc::registerCpuTargetDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::LLVM::LLVMDialect>();
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
+  // Parallel loops (scf.parallel -> omp.wsloop) become __kmpc_* calls.
+  mlir::registerOpenMPDialectTranslation(registry);
 }
 
 bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,

@@ -45,4 +45,49 @@ def AttncOutlineKernels : Pass<"attnc-outline-kernels", "mlir::ModuleOp"> {
                            "mlir::linalg::LinalgDialect"];
 }
 
+def AttncVectorizeContractions
+    : Pass<"attnc-vectorize-contractions", "mlir::ModuleOp"> {
+  let summary = "register-blocked vector code for A.B^T-shaped contractions "
+                "on buffers";
+  let description = [{
+    Rewrites every f32 linalg op on buffers whose body is `out + a * b`,
+    whose one reduction dimension k is the last, unit-stride dimension of
+    both inputs and static (a multiple of the vector width), and which has
+    an m dimension (in A and C only) and an n dimension (in B and C only):
+    `C[.., m, n] += A[.., m, k] * B[.., n, k]`. That is every projection by
+    an [N, K] weight and Q.K^T. The result is a loop nest whose innermost
+    block keeps `row-block x col-block` vector accumulators in registers over
+    the whole k loop and adds their horizontal sums to C; the loop over
+    chunks of column blocks is an `scf.parallel` (the loop that threads split). Other
+    dimensions are plain outer loops. Each C element is summed by one
+    iteration in a fixed order: results do not depend on the thread count.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "16",
+           "f32 lanes per vector (16 = one zmm register)">,
+    Option<"rowBlock", "row-block", "int64_t", "6",
+           "rows of A (m) per register block">,
+    Option<"colBlock", "col-block", "int64_t", "4",
+           "rows of B (n) per register block">,
+    Option<"chunkBlocks", "chunk-blocks", "int64_t", "1",
+           "column blocks per parallel iteration (A.B^T form)">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def AttncInlineAllocaScopes
+    : Pass<"attnc-inline-alloca-scopes", "mlir::ModuleOp"> {
+  let summary = "inlines memref.alloca_scope regions that allocate nothing";
+  let description = [{
+    `convert-scf-to-openmp` wraps every parallel loop body in a
+    `memref.alloca_scope`; once `convert-scf-to-cf` splits that body into
+    several blocks the scope no longer verifies. The bodies attnc makes
+    allocate nothing on the stack, so the scope is dropped and its body
+    inlined (a scope that holds a `memref.alloca` of its own is kept).
+  }];
+}
+
 #endif // ATTNC_COMPILER_TRANSFORMS_PASSES_TD
