@@ -219,8 +219,11 @@ struct Emitter {
   /// C[m0..m0+mb, n0..n0+nv*VL] += A[m0.., :] * B[:, n0..] over the whole
   /// k range (dynamic): accumulators are C's vectors, A's elements are
   /// broadcast.
+  /// With `packed` (a [K, cols] copy of B's rows from `packBase` on), B's
+  /// vectors come from it instead.
   void axpyBlock(SmallVector<Value> ivs, Value kSize, Value m0, Value n0,
-                 int64_t mbs, int64_t nv) {
+                 int64_t mbs, int64_t nv, Value packed = {},
+                 Value packBase = {}) {
     SmallVector<Value> mi, nj;
     for (int64_t i = 0; i < mbs; ++i)
       mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
@@ -244,8 +247,14 @@ struct Emitter {
           SmallVector<Value> bv;
           for (int64_t j = 0; j < nv; ++j) {
             lv[ct.n] = nj[j];
-            bv.push_back(
-                vector::LoadOp::create(lb, l, vt, bm, indices(mb, lv)));
+            if (packed)
+              bv.push_back(vector::LoadOp::create(
+                  lb, l, vt, packed,
+                  ValueRange{k, arith::SubIOp::create(lb, l, nj[j],
+                                                      packBase)}));
+            else
+              bv.push_back(
+                  vector::LoadOp::create(lb, l, vt, bm, indices(mb, lv)));
           }
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t i = 0; i < mbs; ++i) {
@@ -277,6 +286,14 @@ struct Emitter {
     }
   }
 };
+
+/// C's innermost dimension is n, with unit stride (vector loads of C rows).
+bool cInnerIsN(Contraction &ct) {
+  AffineMap mc = ct.op.getIndexingMapsArray()[2];
+  return unitInnerStride(ct.op.getDpsInitOperand(0)->get()) &&
+         cast<AffineDimExpr>(mc.getResult(mc.getNumResults() - 1))
+                 .getPosition() == ct.n;
+}
 
 /// The size of loop dimension `d`: the first operand dimension it indexes.
 Value loopSize(OpBuilder &b, Location loc, linalg::LinalgOp op, unsigned d) {
@@ -360,21 +377,74 @@ struct VectorizeContractions
         arith::RemUIOp::create(b, loc,
                                arith::SubIOp::create(b, loc, nEnd, n0),
                                e.idx(colsPerBlock)));
-    e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
-      for (auto [lo, hi, step, cols] :
-           {std::tuple<Value, Value, int64_t, int64_t>{n0, fullEnd,
-                                                       colsPerBlock, nbs},
-            {fullEnd, nEnd, ct.dot ? 1 : vectorWidth, 1}}) {
-        auto loop = scf::ForOp::create(b, loc, lo, hi, e.idx(step));
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPoint(loop.getBody()->getTerminator());
-        if (ct.dot)
-          e.block(ivs, m0, loop.getInductionVar(), rowsInBlock, cols);
-        else
-          e.axpyBlock(ivs, kSize, m0, loop.getInductionVar(), rowsInBlock,
-                      cols);
+    auto emitChunk = [&]() {
+      e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
+        for (auto [lo, hi, step, cols] :
+             {std::tuple<Value, Value, int64_t, int64_t>{n0, fullEnd,
+                                                         colsPerBlock, nbs},
+              {fullEnd, nEnd, ct.dot ? 1 : vectorWidth, 1}}) {
+          auto loop = scf::ForOp::create(b, loc, lo, hi, e.idx(step));
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(loop.getBody()->getTerminator());
+          if (ct.dot)
+            e.block(ivs, m0, loop.getInductionVar(), rowsInBlock, cols);
+          else
+            e.axpyBlock(ivs, kSize, m0, loop.getInductionVar(), rowsInBlock,
+                        cols);
+        }
+      });
+    };
+    int64_t packCols = colBlock * vectorWidth;
+    if (!ct.dot || chunkCols % packCols != 0 || !cInnerIsN(ct)) {
+      emitChunk();
+      op->erase();
+      return;
+    }
+    // Enough rows (prefill): copy the chunk of B transposed, [K, chunk], and
+    // run broadcast-FMA blocks over it (no horizontal sums, B read
+    // sequentially); few rows (decode): dot-product blocks straight from B.
+    Value enough = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, mSize,
+                              e.idx(packMinRows)),
+        arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            arith::SubIOp::create(b, loc, nEnd, n0), e.idx(chunkCols)));
+    auto pick = scf::IfOp::create(b, loc, enough, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(pick.elseBlock()->getTerminator());
+      emitChunk();
+      b.setInsertionPoint(pick.thenBlock()->getTerminator());
+      auto bufType = MemRefType::get({ct.kSize, chunkCols}, b.getF32Type());
+      Value buf = memref::AllocOp::create(b, loc, bufType);
+      // k outer, columns inner: contiguous stores (LLVM would otherwise
+      // vectorize the strided stores into slow scatters).
+      auto ks = scf::ForOp::create(b, loc, e.idx(0), e.idx(ct.kSize),
+                                   e.idx(1));
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPoint(ks.getBody()->getTerminator());
+        auto cols = scf::ForOp::create(b, loc, e.idx(0), e.idx(chunkCols),
+                                       e.idx(1));
+        b.setInsertionPoint(cols.getBody()->getTerminator());
+        Value j = cols.getInductionVar();
+        SmallVector<Value> lv = ivs;
+        lv[ct.n] = arith::AddIOp::create(b, loc, n0, j);
+        lv[ct.k] = ks.getInductionVar();
+        Value v = memref::LoadOp::create(b, loc, e.bm, e.indices(e.mb, lv));
+        memref::StoreOp::create(b, loc, v, buf,
+                                ValueRange{ks.getInductionVar(), j});
       }
-    });
+      e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
+        auto loop = scf::ForOp::create(b, loc, n0, nEnd, e.idx(packCols));
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPoint(loop.getBody()->getTerminator());
+        e.axpyBlock(ivs, e.idx(ct.kSize), m0, loop.getInductionVar(),
+                    rowsInBlock, colBlock, buf, n0);
+      });
+      memref::DeallocOp::create(b, loc, buf);
+    }
     op->erase();
   }
 };

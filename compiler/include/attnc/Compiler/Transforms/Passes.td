@@ -59,7 +59,11 @@ def AttncVectorizeContractions
     block keeps `row-block x col-block` vector accumulators in registers over
     the whole k loop and adds their horizontal sums to C; the loop over
     chunks of column blocks is an `scf.parallel` (the loop that threads split). Other
-    dimensions are plain outer loops. Each C element is summed by one
+    dimensions are plain outer loops. With at least `pack-min-rows` rows of A
+    (prefill) a full chunk of B is first copied transposed into a [K, chunk]
+    buffer and multiplied by broadcast-FMA blocks (row-block x col-block
+    vectors of C in registers, no horizontal sums), the form used when n is
+    innermost in B (`C += A[.., m, k] * B[.., k, n]`, P.V in attention). Each C element is summed by one
     iteration in a fixed order: results do not depend on the thread count.
   }];
   let options = [
@@ -69,8 +73,11 @@ def AttncVectorizeContractions
            "rows of A (m) per register block">,
     Option<"colBlock", "col-block", "int64_t", "4",
            "rows of B (n) per register block">,
-    Option<"chunkBlocks", "chunk-blocks", "int64_t", "1",
+    Option<"chunkBlocks", "chunk-blocks", "int64_t", "16",
            "column blocks per parallel iteration (A.B^T form)">,
+    Option<"packMinRows", "pack-min-rows", "int64_t", "16",
+           "from this many rows of A on, a full chunk of B is copied "
+           "transposed and multiplied by broadcast-FMA blocks">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect",
