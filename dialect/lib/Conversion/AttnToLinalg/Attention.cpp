@@ -61,15 +61,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
     Value scores =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{acc.getType()}, ValueRange{q5, k},
-            ValueRange{acc}, maps, iters,
-            [](OpBuilder &b, Location l, ValueRange a) {
-              Value m = arith::MulFOp::create(b, l, a[0], a[1]);
-              linalg::YieldOp::create(
-                  b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
-            })
-            .getResult(0);
+        multiplyAccumulate(rewriter, loc, q5, k, acc, maps, iters);
 
     // logits = mask(softcap(scale * scores))
     SmallVector<Value> ins = {scores};
@@ -210,10 +202,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                                          floatConst(b, l, et, 0.0), w);
         });
     Value result = ungroupHeads(rewriter, loc, weights);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 
@@ -236,20 +225,9 @@ struct WeightsValueLowering : OpConversionPattern<WeightsValueOp> {
                                    project(rewriter, 6, {0, 1, 2, 3, 4})};
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
-    Value out = linalg::GenericOp::create(
-                    rewriter, loc, TypeRange{acc.getType()}, ValueRange{w5, v},
-                    ValueRange{acc}, maps, iters,
-                    [](OpBuilder &b, Location l, ValueRange a) {
-                      Value m = arith::MulFOp::create(b, l, a[0], a[1]);
-                      linalg::YieldOp::create(
-                          b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
-                    })
-                    .getResult(0);
+    Value out = multiplyAccumulate(rewriter, loc, w5, v, acc, maps, iters);
     Value result = ungroupHeads(rewriter, loc, out);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 
@@ -269,10 +247,7 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
                                            ArrayRef<int64_t>{2})
                    .getResult()[0];
     Value result = ungroupHeads(rewriter, loc, b5);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 
@@ -336,10 +311,7 @@ struct MergeHeadsLowering : OpConversionPattern<MergeHeadsOp> {
     Value result = tensor::CollapseShapeOp::create(
         rewriter, loc, transposed,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 
@@ -375,10 +347,7 @@ struct KVReadLowering : OpConversionPattern<KVReadOp> {
     SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
     Value result = tensor::ExtractSliceOp::create(rewriter, loc, cache, offsets,
                                                   sizes, strides);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 

@@ -125,10 +125,7 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
             return arith::AddFOp::create(b, l, a[0], a[1]);
           });
     }
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 

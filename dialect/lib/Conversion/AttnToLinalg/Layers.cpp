@@ -198,10 +198,7 @@ struct MlpLowering : OpConversionPattern<MlpOp> {
                        });
     Value y = linearLastDim(rewriter, loc, h, adaptor.getDown(),
                             adaptor.getDownBias());
-    if (y.getType() != op.getType())
-      y = tensor::CastOp::create(rewriter, loc, op.getType(), y);
-    rewriter.replaceOp(op, y);
-    return success();
+    return replaceWithCast(rewriter, op, y);
   }
 };
 
@@ -223,10 +220,7 @@ struct GatedMlpLowering : OpConversionPattern<GatedMlpOp> {
         });
     Value y = linearLastDim(rewriter, loc, h, adaptor.getDown(),
                             adaptor.getDownBias());
-    if (y.getType() != op.getType())
-      y = tensor::CastOp::create(rewriter, loc, op.getType(), y);
-    rewriter.replaceOp(op, y);
-    return success();
+    return replaceWithCast(rewriter, op, y);
   }
 };
 
@@ -246,19 +240,8 @@ struct UnembedLowering : OpConversionPattern<UnembedOp> {
                                    project(rewriter, 4, {0, 1, 2})};
     SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
-    Value y = linalg::GenericOp::create(
-                  rewriter, loc, TypeRange{acc.getType()}, ValueRange{x, table},
-                  ValueRange{acc}, maps, iters,
-                  [](OpBuilder &b, Location l, ValueRange a) {
-                    Value m = arith::MulFOp::create(b, l, a[0], a[1]);
-                    linalg::YieldOp::create(
-                        b, l, ValueRange{arith::AddFOp::create(b, l, a[2], m)});
-                  })
-                  .getResult(0);
-    if (y.getType() != op.getType())
-      y = tensor::CastOp::create(rewriter, loc, op.getType(), y);
-    rewriter.replaceOp(op, y);
-    return success();
+    Value y = multiplyAccumulate(rewriter, loc, x, table, acc, maps, iters);
+    return replaceWithCast(rewriter, op, y);
   }
 };
 
@@ -305,10 +288,7 @@ struct PoolLowering : OpConversionPattern<PoolOp> {
                                 return arith::DivFOp::create(b, l, a[0], n);
                               });
     }
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
-    return success();
+    return replaceWithCast(rewriter, op, result);
   }
 };
 

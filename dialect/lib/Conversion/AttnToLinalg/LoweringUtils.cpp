@@ -285,3 +285,27 @@ Value lowering::ungroupHeads(OpBuilder &b, Location loc, Value t) {
   return tensor::CollapseShapeOp::create(
       b, loc, t, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
+
+Value lowering::multiplyAccumulate(OpBuilder &b, Location loc, Value lhs,
+                                   Value rhs, Value acc,
+                                   ArrayRef<AffineMap> maps,
+                                   ArrayRef<utils::IteratorType> iterators) {
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{acc.getType()}, ValueRange{lhs, rhs},
+             ValueRange{acc}, maps, iterators,
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
+               linalg::YieldOp::create(
+                   nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
+             })
+      .getResult(0);
+}
+
+LogicalResult lowering::replaceWithCast(ConversionPatternRewriter &rewriter,
+                                        Operation *op, Value value) {
+  Type type = op->getResult(0).getType();
+  if (value.getType() != type)
+    value = tensor::CastOp::create(rewriter, op->getLoc(), type, value);
+  rewriter.replaceOp(op, value);
+  return success();
+}

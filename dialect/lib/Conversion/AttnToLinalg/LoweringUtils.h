@@ -65,6 +65,16 @@ Value activation(OpBuilder &b, Location loc, Activation kind, Value x);
 /// Integer scalar (any width) or index -> f32/f64 `type`.
 Value intToFloat(OpBuilder &b, Location loc, Value v, Type type);
 
+/// `acc` plus the products `lhs * rhs` summed over the reduction dims: a
+/// linalg.generic reading (lhs, rhs, acc) through `maps`.
+Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         Value acc, ArrayRef<AffineMap> maps,
+                         ArrayRef<utils::IteratorType> iterators);
+/// Replaces `op` (one result) by `value`, cast to the op's result type when
+/// the lowering produced a less static type.
+LogicalResult replaceWithCast(ConversionPatternRewriter &rewriter,
+                              Operation *op, Value value);
+
 /// [B, H, S, X] -> [B, K, H/K, S, X] (query heads grouped by kv head).
 Value groupHeads(OpBuilder &b, Location loc, Value t, int64_t kvHeads);
 /// [B, K, G, S, X] -> [B, K*G, S, X].
