@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConfigTestUtil.h"
+#include "ReferenceTestUtil.h"
 
 #include "attnc/Reference/Incremental.h"
 #include "attnc/Runtime/InitWeights.h"
@@ -25,21 +25,6 @@ using namespace attnc::reference;
 using namespace attnc::test;
 
 namespace {
-
-ModelConfig configOf(const std::string &patch) {
-  LoadResult r = validatePatched(patch);
-  INFO(allMessages(r));
-  REQUIRE(r.config);
-  return *r.config;
-}
-
-runtime::WeightSet weightsOf(const ModelConfig &c, uint64_t seed = 5) {
-  runtime::WeightSet set;
-  for (runtime::InitializedWeight &w :
-       runtime::initWeights(c, {seed, InitWeights::Torch, 0.1}))
-    set.add(w.spec.name, w.spec.shape, std::move(w.values));
-  return set;
-}
 
 double relErr(const float *a, const float *b, int64_t n) {
   double diff = 0, scale = 0;

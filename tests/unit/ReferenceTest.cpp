@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConfigTestUtil.h"
+#include "ReferenceTestUtil.h"
 
 #include "attnc/Reference/Reference.h"
 #include "attnc/Runtime/InitWeights.h"
@@ -21,21 +21,6 @@ using namespace attnc::reference;
 using namespace attnc::test;
 
 namespace {
-
-ModelConfig configOf(const std::string &patch) {
-  LoadResult r = validatePatched(patch);
-  INFO(allMessages(r));
-  REQUIRE(r.config);
-  return *r.config;
-}
-
-runtime::WeightSet weightsOf(const ModelConfig &c, uint64_t seed = 5) {
-  runtime::WeightSet set;
-  for (runtime::InitializedWeight &w :
-       runtime::initWeights(c, {seed, InitWeights::Torch, 0.1}))
-    set.add(w.spec.name, w.spec.shape, std::move(w.values));
-  return set;
-}
 
 double maxDiff(const float *a, const float *b, size_t n) {
   double m = 0;
