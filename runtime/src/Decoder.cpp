@@ -62,10 +62,12 @@ struct attnc_decoder {
   Step prefill, decode;
   std::vector<std::string> cacheNames;  // "layers.<i>.k", in entry order
   std::vector<std::vector<int64_t>> cacheShapes;
+  std::vector<size_t> cacheBytes;
   std::vector<Aligned> current, spare;  // per cache
   std::vector<int32_t> cachePositions;  // [batch, length]
   std::vector<int64_t> lastPosition;    // per row, -1: none yet
   int64_t end = 0;
+  int64_t memory = 0;     // slots [0, memory) hold the cache group
   int64_t vocab = -1;     // rows of embed.tokens (-1: unknown)
   int64_t positionsTable = -1; // rows of embed.positions (learned positions)
   Aligned logits;
@@ -148,6 +150,7 @@ attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
     for (int64_t j = 0; j < n; ++j)
       cachePos[size_t(r * d->length + d->end + j)] = pos[size_t(r * n + j)];
   int32_t endIndex = int32_t(d->end);
+  int32_t prefix = int32_t(d->memory);
 
   // Arguments in manifest order.
   const auto &args = step.entry->args;
@@ -175,6 +178,9 @@ attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
     } else if (input && arg.name == "cache_positions") {
       data[i] = cachePos.data();
       shapes[i] = {rows, d->length};
+    } else if (input && arg.name == "cache_prefix") {
+      data[i] = &prefix;
+      shapes[i] = {1};
     } else if (input && arg.name == "end_index") {
       data[i] = &endIndex;
       shapes[i] = {1};
@@ -273,6 +279,7 @@ attnc_status attnc_decoder_create(attnc_artifact *artifact, int64_t batch,
     size_t bytes = elements(shape) * attnc_dtype_size(arg.dtype);
     d->cacheNames.push_back(arg.name.substr(6));
     d->cacheShapes.push_back(shape);
+    d->cacheBytes.push_back(bytes);
     d->current.emplace_back();
     d->spare.emplace_back();
     if (!d->current.back().allocate(bytes) || !d->spare.back().allocate(bytes))
@@ -306,11 +313,57 @@ attnc_status attnc_decoder_decode(attnc_decoder *d, const int32_t *tokens,
                                   attnc_tensor_view *logits) {
   if (!d)
     return fail(ATTNC_ERROR_ARGUMENT, "attnc_decoder_decode: null decoder");
-  if (d->end == 0)
+  if (d->end == d->memory)
     return fail(ATTNC_ERROR_STATE,
                 "decode before prefill: the cache is empty; prefill the "
                 "prompt first");
   return runStep(d, d->decode, tokens, rows, 1, positions, logits);
+}
+
+attnc_status attnc_decoder_set_cache_group(attnc_decoder *d, int64_t m,
+                                           const void *const *kv) {
+  if (!d || !kv)
+    return fail(ATTNC_ERROR_ARGUMENT,
+                "attnc_decoder_set_cache_group: null argument");
+  if (!findArg(*d->prefill.entry, "cache_prefix", ArgSpec::Role::Input))
+    return fail(ATTNC_ERROR_ARGUMENT,
+                "attnc_decoder_set_cache_group: the artifact's config has no "
+                "cache group");
+  if (d->end != 0)
+    return fail(ATTNC_ERROR_STATE,
+                "attnc_decoder_set_cache_group: the decoder has run steps; "
+                "reset it first");
+  if (m < 1 || m >= d->length)
+    return fail(ATTNC_ERROR_SHAPE,
+                "attnc_decoder_set_cache_group: " + std::to_string(m) +
+                    " slots do not fit a cache of " +
+                    std::to_string(d->length) +
+                    " with room for the text");
+  size_t layers = d->cacheNames.size() / 2;
+  for (size_t i = 0; i < 2 * layers; ++i)
+    if (!kv[i])
+      return fail(ATTNC_ERROR_ARGUMENT,
+                  "attnc_decoder_set_cache_group: null keys or values for "
+                  "layer " + std::to_string(i / 2));
+  for (size_t c = 0; c < d->cacheNames.size(); ++c) {
+    // "layers.<i>.k" / ".v" -> kv[2 i] / kv[2 i + 1].
+    const std::string &name = d->cacheNames[c];
+    size_t layer = std::stoul(name.substr(7));
+    bool values = name.back() == 'v';
+    const auto &shape = d->cacheShapes[c];
+    size_t elem = d->cacheBytes[c] / elements(shape);
+    size_t row = size_t(shape[3]) * elem;
+    const char *src = static_cast<const char *>(kv[2 * layer + values]);
+    char *dst = static_cast<char *>(d->current[c].data);
+    for (int64_t bh = 0; bh < shape[0] * shape[1]; ++bh)
+      std::memcpy(dst + size_t(bh * shape[2]) * row,
+                  src + size_t(bh * m) * row, size_t(m) * row);
+  }
+  for (int64_t r = 0; r < d->batch; ++r)
+    for (int64_t s = 0; s < m; ++s)
+      d->cachePositions[size_t(r * d->length + s)] = 0;
+  d->end = d->memory = m;
+  return ATTNC_OK;
 }
 
 int64_t attnc_decoder_end_index(const attnc_decoder *d) {
@@ -321,6 +374,7 @@ void attnc_decoder_reset(attnc_decoder *d) {
   if (!d)
     return;
   d->end = 0;
+  d->memory = 0;
   d->cachePositions.assign(size_t(d->batch * d->length), -1);
   d->lastPosition.assign(size_t(d->batch), -1);
 }

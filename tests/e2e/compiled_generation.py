@@ -26,12 +26,14 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from compiled_vs_reference import (override, read_npy_float32,  # noqa: E402
-                                   rel_error, run)
+                                   rel_error, run, write_npy_float32)
 
 TOLERANCE = 1e-4
 PROMPT = 5
 NEW = 9
-SAMPLES = ("llama-style.yaml", "gpt2-small.json", "gemma2-style.yaml")
+SAMPLES = ("llama-style.yaml", "gpt2-small.json", "gemma2-style.yaml",
+           "cross-attention.yaml")
+MEMORY = 4  # slots of a cache group (cross-attention: random keys/values)
 
 
 def decode_vs_forward(attnc, sample, tmp, seed):
@@ -55,16 +57,35 @@ def decode_vs_forward(attnc, sample, tmp, seed):
         vocab = config["vocab_size"]
         prompt = [rng.randrange(vocab) for _ in range(PROMPT)]
         steps = work / "steps.npy"
+        # A cache group: random keys/values, given to both sides.
+        memory = [g["name"] for g in config["tokens"]
+                  if g.get("input") == "cache"]
+        text = [g["name"] for g in config["tokens"]
+                if g.get("input") != "cache"]
+        gen_flags, run_flags, prefix = [], [], ""
+        if memory:
+            att = config["attention"]
+            width = att["num_kv_heads"] * att["head_dim"]
+            kv = work / "memory.npy"
+            shape = [config["num_layers"], 2, MEMORY, width]
+            write_npy_float32(kv, shape, [rng.uniform(-1, 1) for _ in
+                                          range(shape[0] * 2 * MEMORY
+                                                * width)])
+            gen_flags = ["--cache", kv, "--kv-heads", att["num_kv_heads"]]
+            run_flags = ["--cache", f"{memory[0]}={kv}"]
+            prefix = f"{text[0]}="
         out = run([attnc, "generate", artifact, "--weights", weights,
                    "--tokens", ",".join(map(str, prompt)),
-                   "--max-new", NEW, "--logits-out", steps], log)
+                   "--max-new", NEW, "--logits-out", steps] + gen_flags,
+                  log)
         new = [int(t) for t in out.split()]
         if len(new) != NEW:
             raise RuntimeError(f"generated {len(new)} tokens, expected {NEW}")
         sequence = prompt + new[:-1]
         full = work / "forward.npy"
         run([attnc, "run", "--interpret", cfg, "--weights", weights,
-             "--tokens", ",".join(map(str, sequence)), "--out", full], log)
+             "--tokens", prefix + ",".join(map(str, sequence)), "--out",
+             full] + run_flags, log)
         got = read_npy_float32(steps)
         want = read_npy_float32(full)
         rows = [want[i * vocab:(i + 1) * vocab]

@@ -4,7 +4,11 @@
 // --incremental` and drives the runtime's decoder (attnc_decoder_*): the
 // PyTorch greedy goldens as one ragged batch (prompts left-padded with
 // position -1), and every misuse the C API must refuse, leaving the decoder
-// unchanged.
+// unchanged. A small cross-attention config (a cache group) checks
+// attnc_decoder_set_cache_group: each row of a batch gets its own memory
+// (the batch equals the rows run alone), the memory changes the logits, and
+// misuse is refused. (Its numbers against the reference:
+// tests/e2e/compiled_generation.py.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <unistd.h>
@@ -150,6 +155,13 @@ TEST_CASE("decoder: misuse is refused with a status and nothing changes",
   attnc_decoder_reset(d);
   CHECK(attnc_decoder_end_index(d) == 0);
   CHECK(attnc_decoder_decode(d, one, 2, nullptr, &v) == ATTNC_ERROR_STATE);
+  // No cache group in llama.
+  std::vector<float> zeros(1024, 0.f);
+  std::vector<const void *> kv(64, zeros.data());
+  CHECK(attnc_decoder_set_cache_group(d, 1, kv.data()) ==
+        ATTNC_ERROR_ARGUMENT);
+  CHECK(std::string(attnc_last_error()).find("no cache group") !=
+        std::string::npos);
   attnc_decoder_free(d);
 
   // An artifact without prefill/decode.
@@ -163,4 +175,119 @@ TEST_CASE("decoder: misuse is refused with a status and nothing changes",
   CHECK(std::string(attnc_last_error()).find("--incremental") !=
         std::string::npos);
   attnc_artifact_close(forward);
+}
+
+namespace {
+
+/// A small cross-attention decoder (memory: cache group, text: causal).
+attnc_artifact *crossAttention() {
+  static attnc_artifact *artifact = [] {
+    std::string base = std::string(ATTNC_TEST_TMP) + "/gen-cross-" +
+                       std::to_string(getpid());
+    std::ofstream(base + ".yaml") << R"(attnc: 1
+name: cross-test
+kind: decoder
+vocab_size: 64
+max_seq_len: 32
+num_layers: 2
+tokens:
+  - {name: memory, size: null}
+  - {name: text, size: dynamic}
+attention_patterns:
+  - {query_tokens: [text], key_value_tokens: [memory, text], mask: causal}
+attention: {hidden_dim: 32, num_heads: 4, num_kv_heads: 2, bias: false}
+position: {kind: rope}
+mlp: {kind: gated, activation: silu, hidden_dim: 48, bias: false}
+norm: {kind: rms, eps: 1.0e-6}
+)";
+    std::string bin = ATTNC_BIN;
+    REQUIRE(std::system((bin + " compile " + base + ".yaml --incremental -o " +
+                         base + ".attnc").c_str()) == 0);
+    REQUIRE(std::system((bin + " init-weights " + base + ".yaml -o " + base +
+                         ".safetensors --seed 3 -q").c_str()) == 0);
+    attnc_artifact *a = nullptr;
+    REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &a) == ATTNC_OK);
+    REQUIRE(attnc_artifact_bind_weights_file(
+                a, (base + ".safetensors").c_str()) == ATTNC_OK);
+    return a;
+  }();
+  return artifact;
+}
+
+/// Last logits of every step for `rows` rows with memories `mem` (per row
+/// [layers][2][K][m][hd] floats), prompt 3 tokens, then 2 decode steps.
+std::vector<float> crossRun(int64_t rows, const std::vector<float> &mem,
+                            int64_t m) {
+  const int64_t layers = 2, block = 2 * m * 8; // K = 2, hd = 8
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(crossAttention(), rows, m + 6, &d) ==
+          ATTNC_OK);
+  // [rows][layers][2][block] -> per layer/kind [rows][block].
+  std::vector<std::vector<float>> parts(size_t(2 * layers));
+  for (int64_t l = 0; l < 2 * layers; ++l)
+    for (int64_t r = 0; r < rows; ++r)
+      parts[size_t(l)].insert(
+          parts[size_t(l)].end(),
+          mem.begin() + long((r * 2 * layers + l) * block),
+          mem.begin() + long((r * 2 * layers + l + 1) * block));
+  std::vector<const void *> kv;
+  for (const auto &p : parts)
+    kv.push_back(p.data());
+  REQUIRE(attnc_decoder_set_cache_group(d, m, kv.data()) == ATTNC_OK);
+  CHECK(attnc_decoder_end_index(d) == m);
+  attnc_tensor_view v;
+  CHECK(attnc_decoder_decode(d, std::vector<int32_t>(size_t(rows), 1).data(),
+                             rows, nullptr, &v) == ATTNC_ERROR_STATE);
+  CHECK(attnc_decoder_set_cache_group(d, m, kv.data()) == ATTNC_ERROR_STATE);
+  std::vector<int32_t> prompt;
+  for (int64_t r = 0; r < rows; ++r)
+    prompt.insert(prompt.end(), {5, 17, 42});
+  std::vector<float> out;
+  REQUIRE(attnc_decoder_prefill(d, prompt.data(), rows, 3, nullptr, &v) ==
+          ATTNC_OK);
+  for (int step = 0; step < 3; ++step) {
+    const float *f = static_cast<const float *>(v.data);
+    out.insert(out.end(), f, f + rows * 64);
+    if (step < 2) {
+      std::vector<int32_t> next(size_t(rows), int32_t(7 + step));
+      REQUIRE(attnc_decoder_decode(d, next.data(), rows, nullptr, &v) ==
+              ATTNC_OK);
+    }
+  }
+  attnc_decoder_free(d);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("decoder: a cache group per row (attnc_decoder_set_cache_group)",
+          "[decoder][e2e]") {
+  const int64_t m = 3, per = 2 * 2 * 2 * m * 8;
+  std::vector<float> mem(size_t(2 * per));
+  for (size_t i = 0; i < mem.size(); ++i)
+    mem[i] = float((i * 37 % 101) / 50.0 - 1.0);
+  std::vector<float> both = crossRun(2, mem, m);
+  std::vector<float> a = crossRun(1, {mem.begin(), mem.begin() + per}, m);
+  std::vector<float> b = crossRun(1, {mem.begin() + per, mem.end()}, m);
+  float diffRows = 0, worst = 0;
+  for (int step = 0; step < 3; ++step)
+    for (int i = 0; i < 64; ++i) {
+      float r0 = both[size_t(step * 128 + i)],
+            r1 = both[size_t(step * 128 + 64 + i)];
+      worst = std::max({worst, std::abs(r0 - a[size_t(step * 64 + i)]),
+                        std::abs(r1 - b[size_t(step * 64 + i)])});
+      diffRows = std::max(diffRows, std::abs(r0 - r1));
+    }
+  CHECK(worst < 1e-4f);
+  CHECK(diffRows > 1e-3f); // the memories differ, so must the logits
+
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(crossAttention(), 1, 4, &d) == ATTNC_OK);
+  std::vector<const void *> kv(4, mem.data());
+  CHECK(attnc_decoder_set_cache_group(d, 4, kv.data()) == ATTNC_ERROR_SHAPE);
+  kv[3] = nullptr;
+  CHECK(attnc_decoder_set_cache_group(d, 1, kv.data()) ==
+        ATTNC_ERROR_ARGUMENT);
+  CHECK(attnc_decoder_end_index(d) == 0);
+  attnc_decoder_free(d);
 }

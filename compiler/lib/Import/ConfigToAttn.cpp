@@ -391,6 +391,12 @@ void Importer::buildFunction(ModuleOp module, const std::string &name,
     Value end = tensor::ExtractOp::create(b, where, args.lookup("end_index"),
                                           ValueRange{zero});
     endIndex = arith::IndexCastOp::create(b, where, b.getIndexType(), end);
+    unmaskedPrefix = Value();
+    if (Value prefix = args.lookup("cache_prefix")) {
+      Value n = tensor::ExtractOp::create(b, where, prefix, ValueRange{zero});
+      unmaskedPrefix =
+          arith::IndexCastOp::create(b, where, b.getIndexType(), n);
+    }
     for (int64_t i = 0; i < c.numLayers; ++i) {
       std::string p = "cache.layers." + std::to_string(i);
       kvCaches.push_back({args.lookup(p + ".k"), args.lookup(p + ".v")});

@@ -77,6 +77,7 @@ public:
   bool incremental = false;
   mlir::Value cachePositions; ///< [B, L] i32, slot positions (-1: empty)
   mlir::Value endIndex;       ///< index: where this call's keys go
+  mlir::Value unmaskedPrefix; ///< index: cache-group slots first (or null)
   /// Per layer: the K/V cache arguments, [B, K, L, hd].
   std::vector<std::pair<mlir::Value, mlir::Value>> kvCaches;
   /// Checks that the config fits the incremental entry points.

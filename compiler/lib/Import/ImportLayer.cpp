@@ -238,7 +238,7 @@ private:
     }
     return attn::SdpaOp::create(
         b, where, q.getType(), q, kc, vc, im.positions, im.cachePositions,
-        /*allowed=*/Value(), /*unmasked_prefix=*/Value(), alibiQ, alibiK,
+        /*allowed=*/Value(), im.unmaskedPrefix, alibiQ, alibiK,
         layerMask(b.getContext(), c.patterns.front(), settings.window),
         b.getF64FloatAttr(a.queryScale), softcap, slopes);
   }

@@ -3,6 +3,7 @@
 // attnc generate MODEL.attnc --weights W.safetensors --tokens 1,2,3
 //   [--max-new 64] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   [--stop ID,...] [--cache-length L] [--logits-out FILE.npy]
+//   [--cache KV.npy]
 //
 // Runs an artifact compiled with `attnc compile --incremental` through the
 // runtime's decoder (attnc_decoder_*, runtime/include/attnc/runtime.h):
@@ -10,7 +11,10 @@
 // next token from the last logits (runtime/include/attnc/Runtime/Sampler.h).
 // The new ids go to stdout as they are produced; prefill and decode speeds
 // (tokens/s) to stderr. --logits-out writes every step's logits, [steps, V]
-// float32 (the prefill's last row first), for tests.
+// float32 (the prefill's last row first), for tests. --cache gives a cache
+// group's keys and values (the layout of `attnc run --cache`: [num_layers,
+// 2, m, num_kv_heads x head_dim] float32; float32 artifacts), set through
+// attnc_decoder_set_cache_group before the prefill.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,9 +35,10 @@ namespace attnc::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string artifact, weights, tokens, stop, logitsOut;
+  std::string artifact, weights, tokens, stop, logitsOut, cache;
   int64_t maxNew = 64;
   int64_t cacheLength = 0;
+  int64_t kvHeads = 0;
   double temperature = 0.0, topP = 1.0;
   int64_t topK = 0;
   uint64_t seed = 0;
@@ -122,8 +127,24 @@ int runGenerate(const GenerateOptions &o) {
     return kExitUsage;
   }
   int64_t n = int64_t(prompt->size());
-  int64_t length = o.cacheLength ? o.cacheLength : n + o.maxNew;
-  if (length < n + o.maxNew - 1) {
+  runtime::NpyArray memory;
+  int64_t m = 0;
+  if (!o.cache.empty()) {
+    std::string error;
+    if (!runtime::readNpy(o.cache, memory, error)) {
+      std::cerr << "error: --cache: " << error << "\n";
+      return kExitUsage;
+    }
+    if (memory.shape.size() != 4 || memory.shape[1] != 2) {
+      std::cerr << "error: --cache: " << o.cache << " holds "
+                << memory.describe()
+                << "; expected [num_layers, 2 (K, V), m, kv width]\n";
+      return kExitUsage;
+    }
+    m = memory.shape[2];
+  }
+  int64_t length = o.cacheLength ? o.cacheLength : m + n + o.maxNew;
+  if (length < m + n + o.maxNew - 1) {
     std::cerr << "error: --cache-length " << length << " cannot hold "
               << n << " prompt tokens and " << o.maxNew << " new ones\n";
     return kExitUsage;
@@ -145,6 +166,36 @@ int runGenerate(const GenerateOptions &o) {
     return fail("cannot start a decoder");
   std::unique_ptr<attnc_decoder, void (*)(attnc_decoder *)> decoder(
       rawDecoder, attnc_decoder_free);
+
+  if (m) {
+    // [layers, 2, m, K hd] -> per layer and K/V [1, K, m, hd].
+    std::vector<float> values = memory.toFloat32();
+    int64_t layers = memory.shape[0], width = memory.shape[3];
+    std::vector<std::vector<float>> blocks;
+    std::vector<const void *> pointers;
+    int64_t kvHeads = o.kvHeads;
+    if (kvHeads < 1 || width % kvHeads) {
+      std::cerr << "error: --cache needs --kv-heads (num_kv_heads)\n";
+      return kExitUsage;
+    }
+    int64_t hd = width / kvHeads;
+    for (int64_t l = 0; l < layers; ++l)
+      for (int64_t kv = 0; kv < 2; ++kv) {
+        const float *src = values.data() + ((l * 2 + kv) * m) * width;
+        std::vector<float> block(size_t(m * width));
+        for (int64_t h = 0; h < kvHeads; ++h)
+          for (int64_t s = 0; s < m; ++s)
+            for (int64_t e = 0; e < hd; ++e)
+              block[size_t((h * m + s) * hd + e)] =
+                  src[s * width + h * hd + e];
+        blocks.push_back(std::move(block));
+      }
+    for (const auto &block : blocks)
+      pointers.push_back(block.data());
+    if (attnc_decoder_set_cache_group(decoder.get(), m, pointers.data()) !=
+        ATTNC_OK)
+      return fail("--cache");
+  }
 
   runtime::Sampler sampler(sampling);
   runtime::StopCriteria stop;
@@ -235,6 +286,11 @@ void addGenerateCommand(CLI::App &app) {
   cmd->add_option("--stop", opts->stop, "Stop after any of these ids: 2,7");
   cmd->add_option("--cache-length", opts->cacheLength,
                   "KV cache slots (default: prompt + max-new)");
+  cmd->add_option("--cache", opts->cache,
+                  "Cache group K/V, [num_layers, 2, m, K x hd] float32 .npy "
+                  "(float32 artifacts)");
+  cmd->add_option("--kv-heads", opts->kvHeads,
+                  "num_kv_heads, to split --cache into heads");
   cmd->add_option("--logits-out", opts->logitsOut,
                   "Write every step's logits, [steps, V] float32, as .npy");
   cmd->callback([opts] {

@@ -175,6 +175,19 @@ ATTNC_API attnc_status attnc_decoder_decode(attnc_decoder *decoder,
                                             int64_t rows,
                                             const int32_t *positions,
                                             attnc_tensor_view *logits);
+/* The config's cache group (size null, e.g. samples/cross-attention.yaml):
+ * its per-layer keys and values, m slots per row, for every later step.
+ * kv holds 2 x num_layers pointers, layer by layer, keys then values, each
+ * [batch, num_kv_heads, m, head_dim] in the cache's dtype (keys as the
+ * model uses them: no RoPE is applied). Call it on an empty decoder (after
+ * create or reset), before the prefill: the group takes slots [0, m) of
+ * the cache (the entry points' cache_prefix: visible to every query
+ * whatever the mask, window and positions, no ALiBi bias); the text's
+ * positions still start at 0. Errors (ATTNC_ERROR_STATE when steps were run,
+ * ATTNC_ERROR_SHAPE when m does not fit the cache) change nothing. */
+ATTNC_API attnc_status attnc_decoder_set_cache_group(attnc_decoder *decoder,
+                                                     int64_t m,
+                                                     const void *const *kv);
 /* Slots written so far. */
 ATTNC_API int64_t attnc_decoder_end_index(const attnc_decoder *decoder);
 /* Empties the cache: end index 0, every slot empty, positions from 0. */
