@@ -8,7 +8,10 @@
 // a successful step. Slot positions and the end index live here; the entry
 // point gets `cache_positions` with this step's slots already filled, so
 // that its masks compare positions (the reference session's semantics,
-// runtime/include/attnc/Reference/Incremental.h).
+// runtime/include/attnc/Reference/Incremental.h). A config's cache group
+// goes into the first slots (attnc_decoder_set_cache_group, passed as
+// `cache_prefix`); a leading image group's pixels come with the session's
+// one prefill (attnc_decoder_prefill_image), its patch tokens first.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,6 +71,7 @@ struct attnc_decoder {
   std::vector<int64_t> lastPosition;    // per row, -1: none yet
   int64_t end = 0;
   int64_t memory = 0;     // slots [0, memory) hold the cache group
+  int64_t imageTokens = 0; // tokens of the image the prefill takes (0: none)
   int64_t vocab = -1;     // rows of embed.tokens (-1: unknown)
   int64_t positionsTable = -1; // rows of embed.positions (learned positions)
   Aligned logits;
@@ -93,19 +97,34 @@ size_t elements(const std::vector<int64_t> &shape) {
 }
 
 /// One step of n tokens per row through `step`.
+/// `image` ([rows, H, W, C], prefill of an image artifact) adds the image's
+/// tokens before the n text tokens of every row.
 attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
-                     int64_t rows, int64_t n, const int32_t *positions,
-                     attnc_tensor_view *out) {
+                     int64_t rows, int64_t nText, const int32_t *positions,
+                     attnc_tensor_view *out, const void *image = nullptr) {
   const char *what = step.entry->name.c_str();
   if (!tokens || !out)
     return fail(ATTNC_ERROR_ARGUMENT,
                 std::string("attnc_decoder_") + what + ": null argument");
+  bool wantsImage = &step == &d->prefill && d->imageTokens > 0;
+  if (wantsImage != (image != nullptr))
+    return fail(ATTNC_ERROR_ARGUMENT,
+                std::string(what) +
+                    (wantsImage ? ": the model's prefill takes an image: "
+                                  "call attnc_decoder_prefill_image"
+                                : ": the model takes no image"));
+  if (image && d->end != 0)
+    return fail(ATTNC_ERROR_STATE,
+                std::string(what) + ": the image goes into an empty cache "
+                                    "(one prefill per session; continue "
+                                    "with decode, or reset)");
+  int64_t n = nText + (image ? d->imageTokens : 0);
   if (rows != d->batch)
     return fail(ATTNC_ERROR_SHAPE, std::string(what) + ": got " +
                                        std::to_string(rows) +
                                        " rows; the decoder's batch is " +
                                        std::to_string(d->batch));
-  if (n < 1)
+  if (nText < 1)
     return fail(ATTNC_ERROR_SHAPE, std::string(what) +
                                        ": expected at least one token per row");
   if (d->end + n > d->length)
@@ -115,7 +134,7 @@ attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
                     std::to_string(d->end) + " of " +
                     std::to_string(d->length) +
                     " slots used); nothing was written");
-  for (int64_t i = 0; d->vocab > 0 && i < rows * n; ++i)
+  for (int64_t i = 0; d->vocab > 0 && i < rows * nText; ++i)
     if (tokens[i] < 0 || tokens[i] >= d->vocab)
       return fail(ATTNC_ERROR_ARGUMENT,
                   std::string(what) + ": token id " +
@@ -171,7 +190,11 @@ attnc_status runStep(attnc_decoder *d, const Step &step, const int32_t *tokens,
     bool input = arg.role == ArgSpec::Role::Input;
     if (input && arg.name.rfind("tokens.", 0) == 0) {
       data[i] = tokens;
-      shapes[i] = {rows, n};
+      shapes[i] = {rows, nText};
+    } else if (input && arg.name.rfind("image.", 0) == 0 &&
+               arg.shape.size() == 4) {
+      data[i] = image;
+      shapes[i] = {rows, arg.shape[1], arg.shape[2], arg.shape[3]};
     } else if (input && arg.name == "positions") {
       data[i] = pos.data();
       shapes[i] = {rows, n};
@@ -287,6 +310,15 @@ attnc_status attnc_decoder_create(attnc_artifact *artifact, int64_t batch,
                   "cannot allocate a KV cache of " + std::to_string(bytes) +
                       " bytes");
   }
+  int64_t patch = 0;
+  for (const auto &w : artifact->manifest.weights)
+    if (w.name == "embed.patch.weight" && w.shape.size() == 4)
+      patch = w.shape[3];
+  for (const ArgSpec &arg : d->prefill.entry->args)
+    if (arg.role == ArgSpec::Role::Input &&
+        arg.name.rfind("image.", 0) == 0 && arg.shape.size() == 4 &&
+        patch > 0)
+      d->imageTokens = (arg.shape[1] / patch) * (arg.shape[2] / patch);
   for (const auto &w : artifact->manifest.weights)
     if (w.name == "embed.tokens" && !w.shape.empty())
       d->vocab = w.shape[0];
@@ -306,6 +338,16 @@ attnc_status attnc_decoder_prefill(attnc_decoder *d, const int32_t *tokens,
   if (!d)
     return fail(ATTNC_ERROR_ARGUMENT, "attnc_decoder_prefill: null decoder");
   return runStep(d, d->prefill, tokens, rows, n, positions, logits);
+}
+
+attnc_status attnc_decoder_prefill_image(attnc_decoder *d, const void *image,
+                                         const int32_t *tokens, int64_t rows,
+                                         int64_t n, const int32_t *positions,
+                                         attnc_tensor_view *logits) {
+  if (!d || !image)
+    return fail(ATTNC_ERROR_ARGUMENT,
+                "attnc_decoder_prefill_image: null decoder or image");
+  return runStep(d, d->prefill, tokens, rows, n, positions, logits, image);
 }
 
 attnc_status attnc_decoder_decode(attnc_decoder *d, const int32_t *tokens,

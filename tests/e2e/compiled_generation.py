@@ -32,7 +32,7 @@ TOLERANCE = 1e-4
 PROMPT = 5
 NEW = 9
 SAMPLES = ("llama-style.yaml", "gpt2-small.json", "gemma2-style.yaml",
-           "cross-attention.yaml")
+           "cross-attention.yaml", "multimodal.yaml")
 MEMORY = 4  # slots of a cache group (cross-attention: random keys/values)
 
 
@@ -61,7 +61,7 @@ def decode_vs_forward(attnc, sample, tmp, seed):
         memory = [g["name"] for g in config["tokens"]
                   if g.get("input") == "cache"]
         text = [g["name"] for g in config["tokens"]
-                if g.get("input") != "cache"]
+                if g.get("input") == "tokens"]
         gen_flags, run_flags, prefix = [], [], ""
         if memory:
             att = config["attention"]
@@ -73,6 +73,21 @@ def decode_vs_forward(attnc, sample, tmp, seed):
                                                 * width)])
             gen_flags = ["--cache", kv, "--kv-heads", att["num_kv_heads"]]
             run_flags = ["--cache", f"{memory[0]}={kv}"]
+            prefix = f"{text[0]}="
+        image = [g for g in config["tokens"] if g.get("input") == "image"]
+        skip = 0  # rows of the forward before the text (the image's tokens)
+        if image:
+            pe = config["patch_embedding"]
+            size = pe["image_size"]
+            h, w = (size, size) if isinstance(size, int) else size
+            c, p = pe["channels"], pe["patch_size"]
+            skip = (h // p) * (w // p)
+            img = work / "image.npy"
+            write_npy_float32(img, [h, w, c],
+                              [rng.uniform(-1, 1) for _ in range(h * w * c)])
+            gen_flags = ["--image", img, "--cache-length",
+                         skip + PROMPT + NEW]
+            run_flags = ["--image", f"{image[0]['name']}={img}"]
             prefix = f"{text[0]}="
         out = run([attnc, "generate", artifact, "--weights", weights,
                    "--tokens", ",".join(map(str, prompt)),
@@ -89,7 +104,7 @@ def decode_vs_forward(attnc, sample, tmp, seed):
         got = read_npy_float32(steps)
         want = read_npy_float32(full)
         rows = [want[i * vocab:(i + 1) * vocab]
-                for i in range(PROMPT - 1, len(sequence))]
+                for i in range(skip + PROMPT - 1, skip + len(sequence))]
         errors = [rel_error(got[s * vocab:(s + 1) * vocab], row)
                   for s, row in enumerate(rows)]
         worst = max(errors)

@@ -8,7 +8,9 @@
 // attnc_decoder_set_cache_group: each row of a batch gets its own memory
 // (the batch equals the rows run alone), the memory changes the logits, and
 // misuse is refused. (Its numbers against the reference:
-// tests/e2e/compiled_generation.py.)
+// tests/e2e/compiled_generation.py.) A small multimodal config (an 8x8
+// image of 4 patch tokens before the text) checks
+// attnc_decoder_prefill_image the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -288,6 +290,110 @@ TEST_CASE("decoder: a cache group per row (attnc_decoder_set_cache_group)",
   kv[3] = nullptr;
   CHECK(attnc_decoder_set_cache_group(d, 1, kv.data()) ==
         ATTNC_ERROR_ARGUMENT);
+  CHECK(attnc_decoder_end_index(d) == 0);
+  attnc_decoder_free(d);
+}
+
+namespace {
+
+attnc_artifact *compileSmall(const std::string &tag, const std::string &yaml) {
+  std::string base = std::string(ATTNC_TEST_TMP) + "/gen-" + tag + "-" +
+                     std::to_string(getpid());
+  std::ofstream(base + ".yaml") << yaml;
+  std::string bin = ATTNC_BIN;
+  REQUIRE(std::system((bin + " compile " + base + ".yaml --incremental -o " +
+                       base + ".attnc").c_str()) == 0);
+  REQUIRE(std::system((bin + " init-weights " + base + ".yaml -o " + base +
+                       ".safetensors --seed 3 -q").c_str()) == 0);
+  attnc_artifact *a = nullptr;
+  REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &a) == ATTNC_OK);
+  REQUIRE(attnc_artifact_bind_weights_file(
+              a, (base + ".safetensors").c_str()) == ATTNC_OK);
+  return a;
+}
+
+attnc_artifact *multimodal() {
+  static attnc_artifact *artifact = compileSmall("mm", R"(attnc: 1
+name: mm-test
+kind: decoder
+vocab_size: 64
+max_seq_len: 32
+num_layers: 2
+tokens:
+  - {name: image, size: 4, input: image}
+  - {name: text, size: dynamic, input: tokens}
+attention_patterns:
+  - {query_tokens: [image], key_value_tokens: [image], mask: full}
+  - {query_tokens: [text], key_value_tokens: [image, text], mask: causal}
+attention: {hidden_dim: 32, num_heads: 4, num_kv_heads: 2, bias: false}
+patch_embedding: {image_size: 8, patch_size: 4, channels: 3}
+position: {kind: rope}
+mlp: {kind: gated, activation: silu, hidden_dim: 48, bias: false}
+norm: {kind: rms, eps: 1.0e-6}
+)");
+  return artifact;
+}
+
+/// Last logits of a prefill (image + 3 tokens) and 2 decode steps.
+std::vector<float> imageRun(int64_t rows, const std::vector<float> &pixels) {
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(multimodal(), rows, 4 + 5, &d) == ATTNC_OK);
+  std::vector<int32_t> prompt;
+  for (int64_t r = 0; r < rows; ++r)
+    prompt.insert(prompt.end(), {5, 17, 42});
+  attnc_tensor_view v;
+  CHECK(attnc_decoder_prefill(d, prompt.data(), rows, 3, nullptr, &v) ==
+        ATTNC_ERROR_ARGUMENT);
+  REQUIRE(attnc_decoder_prefill_image(d, pixels.data(), prompt.data(), rows,
+                                      3, nullptr, &v) == ATTNC_OK);
+  CHECK(attnc_decoder_end_index(d) == 7);
+  std::vector<float> out;
+  for (int step = 0; step < 3; ++step) {
+    const float *f = static_cast<const float *>(v.data);
+    out.insert(out.end(), f, f + rows * 64);
+    if (step < 2) {
+      std::vector<int32_t> next(size_t(rows), int32_t(7 + step));
+      REQUIRE(attnc_decoder_decode(d, next.data(), rows, nullptr, &v) ==
+              ATTNC_OK);
+    }
+  }
+  CHECK(attnc_decoder_prefill_image(d, pixels.data(), prompt.data(), rows, 1,
+                                    nullptr, &v) == ATTNC_ERROR_STATE);
+  attnc_decoder_free(d);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("decoder: an image group in the prefill "
+          "(attnc_decoder_prefill_image)",
+          "[decoder][e2e]") {
+  const size_t per = 8 * 8 * 3;
+  std::vector<float> pixels(2 * per);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = float((i * 53 % 97) / 48.0 - 1.0);
+  std::vector<float> both = imageRun(2, pixels);
+  std::vector<float> a = imageRun(1, {pixels.begin(), pixels.begin() + per});
+  std::vector<float> b = imageRun(1, {pixels.begin() + per, pixels.end()});
+  float diffRows = 0, worst = 0;
+  for (int step = 0; step < 3; ++step)
+    for (int i = 0; i < 64; ++i) {
+      float r0 = both[size_t(step * 128 + i)],
+            r1 = both[size_t(step * 128 + 64 + i)];
+      worst = std::max({worst, std::abs(r0 - a[size_t(step * 64 + i)]),
+                        std::abs(r1 - b[size_t(step * 64 + i)])});
+      diffRows = std::max(diffRows, std::abs(r0 - r1));
+    }
+  CHECK(worst < 1e-4f);
+  CHECK(diffRows > 1e-3f); // the images differ, so must the logits
+
+  // An image for a model without one.
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(llama(), 1, 8, &d) == ATTNC_OK);
+  attnc_tensor_view v;
+  int32_t one = 1;
+  CHECK(attnc_decoder_prefill_image(d, pixels.data(), &one, 1, 1, nullptr,
+                                    &v) == ATTNC_ERROR_ARGUMENT);
   CHECK(attnc_decoder_end_index(d) == 0);
   attnc_decoder_free(d);
 }

@@ -193,7 +193,12 @@ Value Importer::embedInputs(Location where) {
   for (const TokenSpec &t : c.tokens) {
     if (t.fromCache())
       continue;
-    int64_t n = incremental ? seqLen : groupSize(c, t);
+    if (incremental && t.input == TokenInput::Image &&
+        !args.lookup("image." + t.name))
+      continue; // decode: text only
+    int64_t n = incremental && t.input != TokenInput::Image
+                    ? seqLen
+                    : groupSize(c, t);
     Location groupLoc = loc(t.loc, "tokens." + t.name);
     Value part;
     switch (t.input) {
@@ -392,6 +397,8 @@ void Importer::buildFunction(ModuleOp module, const std::string &name,
                                           ValueRange{zero});
     endIndex = arith::IndexCastOp::create(b, where, b.getIndexType(), end);
     unmaskedPrefix = Value();
+    if (imageTokens)
+      unmaskedPrefix = arith::ConstantIndexOp::create(b, where, imageTokens);
     if (Value prefix = args.lookup("cache_prefix")) {
       Value n = tensor::ExtractOp::create(b, where, prefix, ValueRange{zero});
       unmaskedPrefix =

@@ -20,6 +20,13 @@
 // mask, window and positions say, without ALiBi bias (the reference's
 // cache-group semantics).
 //
+// A leading image group (fixed size N, samples/multimodal.yaml) is an input
+// of `prefill` only (image.<g> [B, H, W, C] before the tokens; positions
+// [B, N + n]): its tokens go through the patch embedding into slots [0, N)
+// of the first prefill, and every sdpa gets unmasked_prefix(N): the image
+// tokens see the whole image (its full pattern) and no text (causal by
+// position), the text sees the image and, causally, the text.
+//
 // Per layer: attn.kv_append of the new (post-RoPE) keys and values at the
 // end index, then attn.sdpa over the whole cache with the pattern's mask by
 // position (causal: key position <= query position; the layer's window:
@@ -40,23 +47,22 @@ using namespace attnc::import;
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 bool Importer::checkIncremental() {
-  const TokenSpec *input = nullptr, *cache = nullptr;
+  const TokenSpec *input = nullptr, *cache = nullptr, *image = nullptr;
   for (const TokenSpec &t : c.tokens) {
     if (t.fromCache() && !cache) {
       cache = &t;
       continue;
     }
-    if (t.input == TokenInput::Image) {
-      unsupported(t.loc, "tokens." + t.name,
-                  "prefill/decode do not support image groups yet (compile "
-                  "without --incremental for the full forward)");
-      return false;
+    if (t.input == TokenInput::Image && !image && !input && !cache &&
+        c.patchEmbedding) {
+      image = &t;
+      continue;
     }
     if (t.input != TokenInput::Tokens || !t.dynamic || input) {
       unsupported(t.loc, "tokens." + t.name,
                   "prefill/decode need exactly one token group, with input "
                   "tokens and a dynamic size (a text decoder), and at most "
-                  "one cache group");
+                  "one cache group or one leading image group");
       return false;
     }
     input = &t;
@@ -66,18 +72,63 @@ bool Importer::checkIncremental() {
                 "prefill/decode need one dynamic group with input tokens");
     return false;
   }
-  if (c.patterns.size() != 1 || c.patterns.front().mask == MaskKind::Full) {
-    unsupported(c.patterns.empty() ? c.loc : c.patterns.front().loc,
-                "patterns",
-                "prefill/decode need one causal or sliding-window pattern");
+  if (image && cache) {
+    unsupported(image->loc, "tokens." + image->name,
+                "prefill/decode do not support an image group together "
+                "with a cache group");
     return false;
   }
-  if (cache && !llvm::is_contained(c.patterns.front().keyValueTokens,
+  textPattern = nullptr;
+  const AttentionPattern *imagePattern = nullptr;
+  for (const AttentionPattern &pat : c.patterns) {
+    if (llvm::is_contained(pat.queryTokens, input->name))
+      textPattern = &pat;
+    if (image && llvm::is_contained(pat.queryTokens, image->name))
+      imagePattern = &pat;
+  }
+  size_t expected = image ? 2 : 1;
+  if (c.patterns.size() != expected || !textPattern ||
+      textPattern->mask == MaskKind::Full ||
+      (image && textPattern == imagePattern)) {
+    unsupported(c.patterns.empty() ? c.loc : c.patterns.front().loc,
+                "patterns",
+                "prefill/decode need one causal or sliding-window pattern" +
+                    std::string(image ? " for the text and one full pattern "
+                                        "for the image"
+                                      : ""));
+    return false;
+  }
+  if (cache && !llvm::is_contained(textPattern->keyValueTokens,
                                    cache->name)) {
-    unsupported(c.patterns.front().loc, "attention_patterns",
+    unsupported(textPattern->loc, "attention_patterns",
                 "prefill/decode with the cache group '" + cache->name +
                     "' need the pattern to list it in key_value_tokens");
     return false;
+  }
+  imageTokens = 0;
+  if (image) {
+    // The image takes slots [0, N) of the first prefill and is an unmasked
+    // prefix: it sees itself whole, the text sees it whole; exact only when
+    // the image pattern is full over the image alone and the text's pattern
+    // is causal over image and text, without windows or ALiBi.
+    bool ok = imagePattern->mask == MaskKind::Full &&
+              imagePattern->keyValueTokens ==
+                  std::vector<std::string>{image->name} &&
+              textPattern->mask == MaskKind::Causal &&
+              llvm::is_contained(textPattern->keyValueTokens, image->name) &&
+              c.position.kind != PositionKind::Alibi &&
+              llvm::none_of(c.layers, [](const LayerSettings &l) {
+                return l.window.has_value();
+              });
+    if (!ok) {
+      unsupported(imagePattern->loc, "attention_patterns",
+                  "prefill/decode with the image group '" + image->name +
+                      "' need a full pattern over the image alone and a "
+                      "causal pattern for the text over image and text, "
+                      "without layer windows or ALiBi");
+      return false;
+    }
+    imageTokens = c.patchEmbedding->numPatches();
   }
   if (c.output.kind != OutputKind::Logits) {
     unsupported(c.output.loc, "output",
@@ -95,9 +146,17 @@ bool Importer::checkIncremental() {
 std::vector<Port> Importer::incrementalSignature(int64_t n) {
   std::vector<Port> ports;
   Type i32 = b.getI32Type();
-  for (const TokenSpec &t : c.tokens)
-    if (!t.fromCache())
+  for (const TokenSpec &t : c.tokens) {
+    if (t.input == TokenInput::Image && n == kDyn) {
+      // Only the prefill takes the image.
+      const PatchEmbeddingConfig &pe = *c.patchEmbedding;
+      ports.push_back({"image." + t.name,
+                       tensor({kDyn, pe.imageHeight, pe.imageWidth,
+                               pe.channels})});
+    }
+    if (t.input == TokenInput::Tokens)
       ports.push_back({"tokens." + t.name, tensor({kDyn, n}, i32)});
+  }
   ports.push_back({"positions", tensor({kDyn, n}, i32)});
   ports.push_back({"cache_positions", tensor({kDyn, kDyn}, i32)});
   ports.push_back({"end_index", tensor({1}, i32)});

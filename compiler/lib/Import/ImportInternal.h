@@ -78,6 +78,10 @@ public:
   mlir::Value cachePositions; ///< [B, L] i32, slot positions (-1: empty)
   mlir::Value endIndex;       ///< index: where this call's keys go
   mlir::Value unmaskedPrefix; ///< index: cache-group slots first (or null)
+  /// The pattern of the text queries (checkIncremental).
+  const AttentionPattern *textPattern = nullptr;
+  /// Tokens of the image group that leads the first prefill (0: none).
+  int64_t imageTokens = 0;
   /// Per layer: the K/V cache arguments, [B, K, L, hd].
   std::vector<std::pair<mlir::Value, mlir::Value>> kvCaches;
   /// Checks that the config fits the incremental entry points.

@@ -239,7 +239,7 @@ private:
     return attn::SdpaOp::create(
         b, where, q.getType(), q, kc, vc, im.positions, im.cachePositions,
         /*allowed=*/Value(), im.unmaskedPrefix, alibiQ, alibiK,
-        layerMask(b.getContext(), c.patterns.front(), settings.window),
+        layerMask(b.getContext(), *im.textPattern, settings.window),
         b.getF64FloatAttr(a.queryScale), softcap, slopes);
   }
 

@@ -3,7 +3,7 @@
 // attnc generate MODEL.attnc --weights W.safetensors --tokens 1,2,3
 //   [--max-new 64] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   [--stop ID,...] [--cache-length L] [--logits-out FILE.npy]
-//   [--cache KV.npy]
+//   [--cache KV.npy] [--image IMAGE.npy]
 //
 // Runs an artifact compiled with `attnc compile --incremental` through the
 // runtime's decoder (attnc_decoder_*, runtime/include/attnc/runtime.h):
@@ -14,7 +14,9 @@
 // float32 (the prefill's last row first), for tests. --cache gives a cache
 // group's keys and values (the layout of `attnc run --cache`: [num_layers,
 // 2, m, num_kv_heads x head_dim] float32; float32 artifacts), set through
-// attnc_decoder_set_cache_group before the prefill.
+// attnc_decoder_set_cache_group before the prefill. --image gives a leading
+// image group's pixels ([H, W, C] float32, float32 artifacts) to the
+// prefill (attnc_decoder_prefill_image).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,7 +37,7 @@ namespace attnc::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string artifact, weights, tokens, stop, logitsOut, cache;
+  std::string artifact, weights, tokens, stop, logitsOut, cache, image;
   int64_t maxNew = 64;
   int64_t cacheLength = 0;
   int64_t kvHeads = 0;
@@ -143,6 +145,11 @@ int runGenerate(const GenerateOptions &o) {
     }
     m = memory.shape[2];
   }
+  if (!o.image.empty() && !o.cacheLength) {
+    std::cerr << "error: --image needs --cache-length (the image's tokens "
+                 "+ prompt + max-new)\n";
+    return kExitUsage;
+  }
   int64_t length = o.cacheLength ? o.cacheLength : m + n + o.maxNew;
   if (length < m + n + o.maxNew - 1) {
     std::cerr << "error: --cache-length " << length << " cannot hold "
@@ -208,8 +215,22 @@ int runGenerate(const GenerateOptions &o) {
   std::vector<int32_t> ids(prompt->begin(), prompt->end());
   attnc_tensor_view view;
   auto t0 = Clock::now();
-  if (attnc_decoder_prefill(decoder.get(), ids.data(), 1, n, nullptr,
-                            &view) != ATTNC_OK)
+  std::vector<float> pixels;
+  if (!o.image.empty()) {
+    runtime::NpyArray a;
+    std::string error;
+    if (!runtime::readNpy(o.image, a, error)) {
+      std::cerr << "error: --image: " << error << "\n";
+      return kExitUsage;
+    }
+    pixels = a.toFloat32();
+  }
+  if ((pixels.empty()
+           ? attnc_decoder_prefill(decoder.get(), ids.data(), 1, n, nullptr,
+                                   &view)
+           : attnc_decoder_prefill_image(decoder.get(), pixels.data(),
+                                         ids.data(), 1, n, nullptr, &view)) !=
+      ATTNC_OK)
     return fail("");
   double prefillSeconds =
       std::chrono::duration<double>(Clock::now() - t0).count();
@@ -289,6 +310,9 @@ void addGenerateCommand(CLI::App &app) {
   cmd->add_option("--cache", opts->cache,
                   "Cache group K/V, [num_layers, 2, m, K x hd] float32 .npy "
                   "(float32 artifacts)");
+  cmd->add_option("--image", opts->image,
+                  "Image group pixels, [H, W, C] float32 .npy (float32 "
+                  "artifacts), for the prefill");
   cmd->add_option("--kv-heads", opts->kvHeads,
                   "num_kv_heads, to split --cache into heads");
   cmd->add_option("--logits-out", opts->logitsOut,

@@ -169,6 +169,19 @@ ATTNC_API attnc_status attnc_decoder_prefill(attnc_decoder *decoder,
                                              int64_t rows, int64_t n,
                                              const int32_t *positions,
                                              attnc_tensor_view *logits);
+/* Models with a leading image group (samples/multimodal.yaml): the one
+ * prefill of a session (on an empty decoder) takes the image, [rows, H, W,
+ * C] pixels in the model's dtype, and n text tokens per row; the image's N
+ * patch tokens take slots [0, N) before the text (positions [rows, N + n]
+ * or NULL). Later steps are text only (decode). attnc_decoder_prefill on
+ * such a model, or this call on a model without an image, is
+ * ATTNC_ERROR_ARGUMENT; on a decoder that ran steps, ATTNC_ERROR_STATE. */
+ATTNC_API attnc_status attnc_decoder_prefill_image(attnc_decoder *decoder,
+                                                   const void *image,
+                                                   const int32_t *tokens,
+                                                   int64_t rows, int64_t n,
+                                                   const int32_t *positions,
+                                                   attnc_tensor_view *logits);
 /* One token per row: tokens [rows] int32; positions [rows] or NULL. */
 ATTNC_API attnc_status attnc_decoder_decode(attnc_decoder *decoder,
                                             const int32_t *tokens,
