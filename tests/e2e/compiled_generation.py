@@ -20,12 +20,11 @@ Prints one line per check and exits 1 if any fails.
 import json
 import pathlib
 import random
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from compiled_vs_reference import (override, read_npy_float32,  # noqa: E402
+from compiled_vs_reference import (prepare, read_npy_float32,  # noqa: E402
                                    rel_error, run, write_npy_float32)
 
 TOLERANCE = 1e-4
@@ -43,16 +42,8 @@ def decode_vs_forward(attnc, sample, tmp, seed):
     log = []
     start = time.time()
     try:
-        resolved = run([attnc, "validate", "--resolved", "--resolved-format",
-                        "json", sample], log)
-        config = override(json.loads(resolved))
-        cfg = work / "config.json"
-        cfg.write_text(json.dumps(config, indent=1))
-        artifact = work / "model.attnc"
-        weights = work / "weights.safetensors"
-        run([attnc, "compile", cfg, "--incremental", "-o", artifact], log)
-        run([attnc, "init-weights", cfg, "-o", weights, "--seed", seed,
-             "--norm-noise", "0.1", "-q"], log)
+        config, cfg, artifact, weights = prepare(
+            attnc, sample, work, seed, log, ("--incremental",))
         rng = random.Random(f"{seed}-{name}")
         vocab = config["vocab_size"]
         prompt = [rng.randrange(vocab) for _ in range(PROMPT)]

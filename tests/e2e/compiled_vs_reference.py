@@ -24,7 +24,6 @@ Prints one line per sample and exits 1 if any fails.
 """
 import concurrent.futures
 import json
-import os
 import pathlib
 import random
 import struct
@@ -139,6 +138,23 @@ def rel_error(got, want):
     return max(abs(g - w) for g, w in zip(got, want)) / scale
 
 
+def prepare(attnc, sample, work, seed, log, compile_flags=()):
+    """Shrinks `sample` (override), compiles it and writes fresh weights.
+
+    Returns (config, config path, artifact path, weights path)."""
+    resolved = run([attnc, "validate", "--resolved", "--resolved-format",
+                    "json", sample], log)
+    config = override(json.loads(resolved))
+    cfg = work / "config.json"
+    cfg.write_text(json.dumps(config, indent=1))
+    artifact = work / "model.attnc"
+    weights = work / "weights.safetensors"
+    run([attnc, "compile", cfg, *compile_flags, "-o", artifact], log)
+    run([attnc, "init-weights", cfg, "-o", weights, "--seed", seed,
+         "--norm-noise", "0.1", "-q"], log)
+    return config, cfg, artifact, weights
+
+
 def check_sample(attnc, sample, tmp, seed):
     name = sample.stem
     work = tmp / name
@@ -146,16 +162,8 @@ def check_sample(attnc, sample, tmp, seed):
     log = []
     start = time.time()
     try:
-        resolved = run([attnc, "validate", "--resolved", "--resolved-format",
-                        "json", sample], log)
-        config = override(json.loads(resolved))
-        cfg = work / "config.json"
-        cfg.write_text(json.dumps(config, indent=1))
-        artifact = work / "model.attnc"
-        weights = work / "weights.safetensors"
-        run([attnc, "compile", cfg, "-o", artifact], log)
-        run([attnc, "init-weights", cfg, "-o", weights, "--seed", seed,
-             "--norm-noise", "0.1", "-q"], log)
+        config, cfg, artifact, weights = prepare(attnc, sample, work, seed,
+                                                 log)
         flags = input_flags(config, work, random.Random(f"{seed}-{name}"))
         pooled = config.get("output", {}).get("pooler", False)
         errors = {}
