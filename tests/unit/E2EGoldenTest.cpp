@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ReferenceTestUtil.h"
+
 #include "attnc/Reference/Reference.h"
 #include "attnc/Runtime/Npy.h"
 #include "attnc/Schema/Validate.h"
@@ -19,6 +21,7 @@
 
 using namespace attnc;
 using namespace attnc::reference;
+using namespace attnc::test;
 
 namespace {
 
@@ -73,24 +76,16 @@ ReferenceInputs inputsOf(const nlohmann::json &in) {
 
 TEST_CASE("e2e: the reference interpreter matches the PyTorch goldens",
           "[e2e][reference]") {
-  std::ifstream file(kDir + "cases.json");
-  REQUIRE(file);
-  nlohmann::json manifest = nlohmann::json::parse(file);
+  nlohmann::json manifest = readManifest(kDir + "cases.json");
   double tolerance = manifest["tolerance"].get<double>();
   CHECK(tolerance <= 1e-5);
   int checked = 0;
   for (const nlohmann::json &c : manifest["cases"]) {
     std::string name = c["name"].get<std::string>();
     DYNAMIC_SECTION(name) {
-      LoadResult config = loadConfigFile(kDir + c["config"].get<std::string>());
-      REQUIRE(config.config);
-      std::vector<std::string> errors;
-      std::optional<runtime::WeightSet> weights = runtime::loadWeightsFile(
-          *config.config, kDir + c["weights"].get<std::string>(),
-          runtime::CheckpointNaming::Canonical, errors);
-      REQUIRE(weights);
+      E2ECase e2e = loadE2ECase(kDir, c);
       ReferenceOutputs out =
-          runReference(*config.config, *weights, inputsOf(c["inputs"]));
+          runReference(e2e.config, e2e.weights, inputsOf(c["inputs"]));
       const std::vector<float> &main =
           !out.logits.data.empty()       ? out.logits.data
           : !out.hiddenStates.data.empty() ? out.hiddenStates.data

@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ReferenceTestUtil.h"
+
 #include "attnc/Reference/Incremental.h"
 #include "attnc/Schema/Validate.h"
 
@@ -18,6 +20,7 @@
 
 using namespace attnc;
 using namespace attnc::reference;
+using namespace attnc::test;
 
 namespace {
 
@@ -27,22 +30,14 @@ const std::string kDir = std::string(ATTNC_SOURCE_DIR) + "/tests/e2e/generation/
 
 TEST_CASE("generation: greedy ids identical to PyTorch for 64 steps",
           "[generation][e2e]") {
-  std::ifstream file(kDir + "generation.json");
-  REQUIRE(file);
-  nlohmann::json manifest = nlohmann::json::parse(file);
+  nlohmann::json manifest = readManifest(kDir + "generation.json");
   const int64_t maxNew = manifest["max_new"].get<int64_t>();
   CHECK(maxNew == 64);
   int checked = 0;
   for (const nlohmann::json &c : manifest["cases"]) {
     std::string name = c["name"].get<std::string>();
     DYNAMIC_SECTION(name) {
-      LoadResult config = loadConfigFile(kDir + c["config"].get<std::string>());
-      REQUIRE(config.config);
-      std::vector<std::string> errors;
-      std::optional<runtime::WeightSet> weights = runtime::loadWeightsFile(
-          *config.config, kDir + c["weights"].get<std::string>(),
-          runtime::CheckpointNaming::Canonical, errors);
-      REQUIRE(weights);
+      E2ECase e2e = loadE2ECase(kDir, c);
       auto prompts = c["prompts"].get<std::vector<std::vector<int64_t>>>();
       auto expected = c["expected"].get<std::vector<std::vector<int64_t>>>();
       REQUIRE(prompts.size() == expected.size());
@@ -54,7 +49,7 @@ TEST_CASE("generation: greedy ids identical to PyTorch for 64 steps",
       for (const auto &p : prompts)
         longest = std::max(longest, p.size());
       for (size_t i = 0; i < prompts.size(); ++i) {
-        ReferenceSession alone(*config.config, *weights, 1,
+        ReferenceSession alone(e2e.config, e2e.weights, 1,
                                int64_t(prompts[i].size()) + maxNew);
         ReferenceInputs in;
         in.tokens["text"] = prompts[i];
@@ -62,7 +57,7 @@ TEST_CASE("generation: greedy ids identical to PyTorch for 64 steps",
         CHECK(generate(alone, {in}, greedy, stop)[0] == expected[i]);
       }
 
-      ReferenceSession batch(*config.config, *weights, int64_t(prompts.size()),
+      ReferenceSession batch(e2e.config, e2e.weights, int64_t(prompts.size()),
                              int64_t(longest) + maxNew);
       std::vector<ReferenceInputs> rows(prompts.size());
       for (size_t i = 0; i < prompts.size(); ++i) {
