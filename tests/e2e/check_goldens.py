@@ -40,6 +40,27 @@ def rel_error(got, want):
     return max(abs(g - w) for g, w in zip(got, want)) / scale
 
 
+def interpret_command(attnc, case, out, pooled):
+    """`attnc run --interpret` on a case of cases.json, writing out (and
+    pooled, when the case has a pooled golden)."""
+    inp = case["inputs"]
+    cmd = [attnc, "run", "--interpret", str(HERE / case["config"]),
+           "--weights", str(HERE / case["weights"]), "--out", str(out)]
+    for group, ids in inp.get("tokens", {}).items():
+        cmd += ["--tokens", f"{group}=" + ",".join(map(str, ids))]
+    for group, path in inp.get("images", {}).items():
+        cmd += ["--image", f"{group}={HERE / path}"]
+    for group, path in inp.get("embeddings", {}).items():
+        cmd += ["--embeddings", f"{group}={HERE / path}"]
+    if "positions" in inp:
+        cmd += ["--positions", ",".join(map(str, inp["positions"]))]
+    if "token_types" in inp:
+        cmd += ["--token-types", ",".join(map(str, inp["token_types"]))]
+    if "golden_pooled" in case:
+        cmd += ["--out-pooled", str(pooled)]
+    return cmd
+
+
 def main():
     attnc, tmp = sys.argv[1], pathlib.Path(sys.argv[2])
     tmp.mkdir(parents=True, exist_ok=True)
@@ -57,23 +78,9 @@ def main():
         print(f"{name}: init-weights reproduces {case['weights']}: {'yes' if same else 'NO'}")
         failures += not same
 
-        inp = case["inputs"]
         out, pooled = tmp / f"{name}.npy", tmp / f"{name}-pooled.npy"
-        cmd = [attnc, "run", "--interpret", str(HERE / case["config"]),
-               "--weights", str(HERE / case["weights"]), "--out", str(out)]
-        for group, ids in inp.get("tokens", {}).items():
-            cmd += ["--tokens", f"{group}=" + ",".join(map(str, ids))]
-        for group, path in inp.get("images", {}).items():
-            cmd += ["--image", f"{group}={HERE / path}"]
-        for group, path in inp.get("embeddings", {}).items():
-            cmd += ["--embeddings", f"{group}={HERE / path}"]
-        if "positions" in inp:
-            cmd += ["--positions", ",".join(map(str, inp["positions"]))]
-        if "token_types" in inp:
-            cmd += ["--token-types", ",".join(map(str, inp["token_types"]))]
-        if "golden_pooled" in case:
-            cmd += ["--out-pooled", str(pooled)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(interpret_command(attnc, case, out, pooled), check=True,
+                       stdout=subprocess.DEVNULL)
         for key, file in (("golden", out), ("golden_pooled", pooled)):
             if key not in case:
                 continue

@@ -36,6 +36,9 @@ import torch
 import torch.nn.functional as F
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from check_goldens import interpret_command  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -448,21 +451,8 @@ def write_inputs():
 
 
 def run_attnc(attnc, case, out_dir):
-    inp = case["inputs"]
-    cmd = [attnc, "run", "--interpret", str(HERE / case["config"]),
-           "--weights", str(HERE / case["weights"]), "--out", str(out_dir / "out.npy")]
-    for group, ids in inp.get("tokens", {}).items():
-        cmd += ["--tokens", f"{group}=" + ",".join(map(str, ids))]
-    for group, path in inp.get("images", {}).items():
-        cmd += ["--image", f"{group}={HERE / path}"]
-    for group, path in inp.get("embeddings", {}).items():
-        cmd += ["--embeddings", f"{group}={HERE / path}"]
-    if "positions" in inp:
-        cmd += ["--positions", ",".join(map(str, inp["positions"]))]
-    if "token_types" in inp:
-        cmd += ["--token-types", ",".join(map(str, inp["token_types"]))]
-    if "golden_pooled" in case:
-        cmd += ["--out-pooled", str(out_dir / "pooled.npy")]
+    cmd = interpret_command(attnc, case, out_dir / "out.npy",
+                            out_dir / "pooled.npy")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     errors = {}
     for key, file in (("golden", "out.npy"), ("golden_pooled", "pooled.npy")):
