@@ -56,6 +56,22 @@ bool visible(const AttentionPattern &pattern, const LayerSettings &layer,
   return !layer.window || std::llabs(p - q) < *layer.window;
 }
 
+/// ALiBi's distance term between a query at position p and a key at q:
+/// -|p - q| under full patterns, -(p - q) otherwise.
+double bias(const AttentionPattern &pattern, int64_t p, int64_t q) {
+  double dist = double(p) - double(q);
+  return pattern.mask == MaskKind::Full ? -std::fabs(dist) : -dist;
+}
+
+/// Whether a query at position p sees a key at position q under an explicit
+/// attention mask whose entry for the pair is `allowed`.
+bool visibleMasked(bool allowed, const LayerSettings &layer, int64_t p,
+                   int64_t q) {
+  if (!allowed || p < 0 || q < 0)
+    return false;
+  return !layer.window || std::llabs(p - q) < *layer.window;
+}
+
 } // namespace
 
 struct ReferenceSession::State {
@@ -76,9 +92,10 @@ struct ReferenceSession::State {
 
   StepOutputs step(const std::vector<ReferenceInputs> &rows,
                    const StepOptions &options);
+  /// `mask`: the row's explicit [n, length] attention mask, or null.
   Matrix attendRow(int64_t layer, int64_t row, const Matrix &x,
                    const Sequence &seq, const std::vector<int64_t> &positions,
-                   LayerKV *kvOut);
+                   const uint8_t *mask, LayerKV *kvOut);
 };
 
 ReferenceSession::ReferenceSession(const ModelConfig &config,
@@ -295,6 +312,18 @@ StepOutputs ReferenceSession::State::step(
   if (end + n > length)
     fail("KV cache overflow: the cache holds " + str(length) + " tokens, " +
          str(end) + " are written and this step adds " + str(n));
+  const auto &mask = options.attentionMask;
+  if (!mask.empty()) {
+    if (mask.size() != rows.size())
+      fail("the attention mask has " + str(int64_t(mask.size())) +
+           " rows; expected one per batch row (" + str(batch) + ")");
+    for (size_t b = 0; b < mask.size(); ++b)
+      if (int64_t(mask[b].size()) != n * length)
+        fail("the attention mask of row " + str(int64_t(b)) + " has " +
+             str(int64_t(mask[b].size())) + " entries; expected [" + str(n) +
+             ", " + str(length) + "] (step tokens x cache length) = " +
+             str(n * length));
+  }
 
   StepOutputs out;
   out.kv.resize(options.returnKV ? rows.size() : 0);
@@ -310,6 +339,7 @@ StepOutputs ReferenceSession::State::step(
     for (int64_t l = 0; l < config.numLayers; ++l)
       block(config, weights, l, x, [&](const Matrix &in) {
         return attendRow(l, int64_t(b), in, seq, positions[b],
+                         mask.empty() ? nullptr : mask[b].data(),
                          options.returnKV ? &out.kv[b][size_t(l)] : nullptr);
       });
     if (options.lastOnly) {
@@ -341,6 +371,7 @@ StepOutputs ReferenceSession::State::step(
 Matrix ReferenceSession::State::attendRow(int64_t layer, int64_t row,
                                           const Matrix &x, const Sequence &seq,
                                           const std::vector<int64_t> &positions,
+                                          const uint8_t *mask,
                                           LayerKV *kvOut) {
   const LayerSettings &settings = config.layers[size_t(layer)];
   LayerCache &c = layers[size_t(layer)];
@@ -367,10 +398,8 @@ Matrix ReferenceSession::State::attendRow(int64_t layer, int64_t row,
           keys.push_back({kv.k.row(j), kv.v.row(j), 0.0});
         continue;
       }
-      auto bias = [&](int64_t q) {
-        double dist = double(p) - double(q);
-        return pattern.mask == MaskKind::Full ? -std::fabs(dist) : -dist;
-      };
+      if (mask) // The explicit mask decides below, over every group.
+        continue;
       int32_t groupIndex = int32_t(config.findTokens(name) -
                                    config.tokens.data());
       // Written slots, oldest first, then this step's tokens.
@@ -382,14 +411,32 @@ Matrix ReferenceSession::State::attendRow(int64_t layer, int64_t row,
             !visible(pattern, settings, p, q))
           continue;
         keys.push_back({&c.k[size_t(slot * c.width)],
-                        &c.v[size_t(slot * c.width)], bias(q)});
+                        &c.v[size_t(slot * c.width)], bias(pattern, p, q)});
       }
       for (int64_t j = 0; j < x.rows; ++j) {
         int64_t q = positions[size_t(j)];
         if (seq.layout[seq.groupOf[size_t(j)]].name != name ||
             !visible(pattern, settings, p, q))
           continue;
-        keys.push_back({k.row(j), v.row(j), bias(q)});
+        keys.push_back({k.row(j), v.row(j), bias(pattern, p, q)});
+      }
+    }
+    if (mask) {
+      // Session token s is slot s % capacity (written, oldest first), then
+      // this step's tokens end .. end + n - 1.
+      const uint8_t *allowed = mask + i * length;
+      int64_t written = std::min(end, c.capacity);
+      for (int64_t t = end - written; t < end; ++t) {
+        int64_t slot = base + t % c.capacity;
+        int64_t q = c.position[size_t(slot)];
+        if (visibleMasked(allowed[t] != 0, settings, p, q))
+          keys.push_back({&c.k[size_t(slot * c.width)],
+                          &c.v[size_t(slot * c.width)], bias(pattern, p, q)});
+      }
+      for (int64_t j = 0; j < x.rows; ++j) {
+        int64_t q = positions[size_t(j)];
+        if (visibleMasked(allowed[end + j] != 0, settings, p, q))
+          keys.push_back({k.row(j), v.row(j), bias(pattern, p, q)});
       }
     }
     attendQuery(config, q.row(i), keys, slopes, out.row(i));

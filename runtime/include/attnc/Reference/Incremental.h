@@ -42,10 +42,14 @@
 // values are per row and per layer (setCacheGroup, or ReferenceInputs::cache
 // on a step), e.g. the `kv` an earlier step returned. ALiBi uses positions.
 //
+// An explicit attention mask (StepOptions::attentionMask, gemma semantics)
+// replaces the patterns' masks for one step; the layer windows still apply.
+//
 // Errors throw ReferenceError and leave the session unchanged: rows other
 // than the batch size, decode before any prefill, cache overflow, positions
 // out of range (< -1, not increasing, past a learned table), a missing cache
-// group, inputs runReference would reject.
+// group, an attention mask of the wrong shape, inputs runReference would
+// reject.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_REFERENCE_INCREMENTAL_H
@@ -64,6 +68,17 @@ struct StepOptions {
   bool lastOnly = false;
   /// Also return the step tokens' per-layer keys and values.
   bool returnKV = false;
+  /// Explicit attention mask (gemma's attention_mask), empty: the defaults.
+  /// Per row a row-major [n, cacheLength] matrix of 0/1 (nonzero = may
+  /// attend): entry [j, s] lets the step's token j see the session's token
+  /// number s (0 = the first token written after reset; this step's tokens
+  /// are end() .. end() + n - 1). It replaces the patterns' masks (causal,
+  /// sliding_window, and which groups a pattern lists): token j sees token s
+  /// iff the entry is nonzero, s is written (s < end() + n) with a position
+  /// >= 0, j's position is >= 0 and, on a local layer of window W,
+  /// |p_j - p_s| < W (gemma applies the window on top). Cache groups listed
+  /// by j's pattern stay visible. Columns >= end() + n are ignored.
+  std::vector<std::vector<uint8_t>> attentionMask;
 };
 
 struct StepOutputs {
