@@ -73,6 +73,8 @@ attnc_status attnc::rt::parseManifest(const std::string &text, Manifest &m,
                                    "' has an unknown dtype");
         arg.shape = a.at("shape").get<std::vector<int64_t>>();
         arg.scalar = a.value("scalar", false);
+        arg.inPlace = a.value("in_place", false);
+        arg.window = a.value("window", int64_t(0));
         if (a.contains("dim_sources"))
           for (const json &s : a.at("dim_sources")) {
             if (s.is_null())

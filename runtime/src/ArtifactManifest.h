@@ -30,6 +30,10 @@ struct ArgSpec {
   attnc_dtype dtype = ATTNC_DTYPE_F32;
   std::vector<int64_t> shape; ///< -1: dynamic
   bool scalar = false;
+  /// Updated in place by the entry point (prefill/decode KV caches).
+  bool inPlace = false;
+  /// A KV cache kept as a ring of this sliding window (0: full length).
+  int64_t window = 0;
   /// Outputs: (arg, dim) each dynamic dim takes its size from.
   std::vector<std::optional<DimSource>> dimSources;
 };

@@ -11,6 +11,8 @@
 #include "attnc/Schema/Weights.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -110,7 +112,10 @@ Value Importer::linear(Value x, const std::string &prefix, int64_t out,
 }
 
 bool Importer::returnKV() const {
-  return incremental || options.returnKV || llvm::any_of(c.tokens, [](const TokenSpec &t) {
+  // prefill/decode update the caller's caches in place: no K/V results.
+  if (incremental)
+    return false;
+  return options.returnKV || llvm::any_of(c.tokens, [](const TokenSpec &t) {
            return t.fromCache();
          });
 }
@@ -377,6 +382,8 @@ void Importer::buildFunction(ModuleOp module, const std::string &name,
     func.setArgAttr(i, "attnc.name", b.getStringAttr(p.name));
     func.setArgAttr(i, "attnc.role", b.getStringAttr(p.weight ? "weight"
                                                               : "input"));
+    if (p.window)
+      func.setArgAttr(i, "attnc.window", b.getI64IntegerAttr(p.window));
     args[p.name] = entry->getArgument(i);
   }
   positions = args.lookup("positions");
@@ -389,26 +396,8 @@ void Importer::buildFunction(ModuleOp module, const std::string &name,
       }
 
   b.setInsertionPointToStart(entry);
-  if (incremental) {
-    Location where = loc(c.loc, "tokens");
-    cachePositions = args.lookup("cache_positions");
-    Value zero = arith::ConstantIndexOp::create(b, where, 0);
-    Value end = tensor::ExtractOp::create(b, where, args.lookup("end_index"),
-                                          ValueRange{zero});
-    endIndex = arith::IndexCastOp::create(b, where, b.getIndexType(), end);
-    unmaskedPrefix = Value();
-    if (imageTokens)
-      unmaskedPrefix = arith::ConstantIndexOp::create(b, where, imageTokens);
-    if (Value prefix = args.lookup("cache_prefix")) {
-      Value n = tensor::ExtractOp::create(b, where, prefix, ValueRange{zero});
-      unmaskedPrefix =
-          arith::IndexCastOp::create(b, where, b.getIndexType(), n);
-    }
-    for (int64_t i = 0; i < c.numLayers; ++i) {
-      std::string p = "cache.layers." + std::to_string(i);
-      kvCaches.push_back({args.lookup(p + ".k"), args.lookup(p + ".v")});
-    }
-  }
+  if (incremental)
+    setUpIncremental(loc(c.loc, "tokens"));
   Value x = embedInputs(loc(c.loc, "tokens"));
   for (int64_t i = 0; i < c.numLayers && !failed; ++i)
     x = layer(i, x);
@@ -479,6 +468,7 @@ OwningOpRef<ModuleOp> attnc::importConfig(MLIRContext &context,
                                           const ImportOptions &options) {
   context.loadDialect<attn::AttnDialect, func::FuncDialect,
                       linalg::LinalgDialect, tensor::TensorDialect,
-                      arith::ArithDialect>();
+                      arith::ArithDialect, bufferization::BufferizationDialect,
+                      memref::MemRefDialect>();
   return Importer(context, config, options).run();
 }

@@ -40,6 +40,13 @@
 
 #include "attnc/Schema/Weights.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/DenseMap.h"
+
 using namespace mlir;
 using namespace attnc;
 using namespace attnc::import;
@@ -143,9 +150,31 @@ bool Importer::checkIncremental() {
   return true;
 }
 
+bool Importer::hasCacheGroup() const {
+  return llvm::any_of(c.tokens, [](const TokenSpec &t) { return t.fromCache(); });
+}
+
+std::optional<int64_t> Importer::ringWindow(int64_t layer) const {
+  // Rings need the token number <-> slot map of an uncached session: a
+  // cache group in the first slots keeps full-length caches.
+  if (hasCacheGroup())
+    return std::nullopt;
+  return c.layers[size_t(layer)].window;
+}
+
+std::vector<int64_t> Importer::ringWindows() const {
+  std::vector<int64_t> windows;
+  for (int64_t i = 0; i < c.numLayers; ++i)
+    if (std::optional<int64_t> w = ringWindow(i);
+        w && !llvm::is_contained(windows, *w))
+      windows.push_back(*w);
+  llvm::sort(windows);
+  return windows;
+}
+
 std::vector<Port> Importer::incrementalSignature(int64_t n) {
   std::vector<Port> ports;
-  Type i32 = b.getI32Type();
+  Type i32 = b.getI32Type(), i8 = b.getI8Type();
   for (const TokenSpec &t : c.tokens) {
     if (t.input == TokenInput::Image && n == kDyn) {
       // Only the prefill takes the image.
@@ -159,14 +188,145 @@ std::vector<Port> Importer::incrementalSignature(int64_t n) {
   }
   ports.push_back({"positions", tensor({kDyn, n}, i32)});
   ports.push_back({"cache_positions", tensor({kDyn, kDyn}, i32)});
+  ports.push_back({"cache_mask", tensor({kDyn, n, kDyn}, i8)});
+  for (int64_t w : ringWindows()) {
+    std::string suffix = "." + std::to_string(w);
+    ports.push_back({"ring_positions" + suffix, tensor({kDyn, kDyn}, i32)});
+    ports.push_back({"ring_mask" + suffix, tensor({kDyn, n, kDyn}, i8)});
+  }
   ports.push_back({"end_index", tensor({1}, i32)});
-  if (llvm::any_of(c.tokens, [](const TokenSpec &t) { return t.fromCache(); }))
+  if (hasCacheGroup())
     ports.push_back({"cache_prefix", tensor({1}, i32)});
+  // The caches are buffers the entry point updates in place.
+  Type cacheType = MemRefType::get({kDyn, kvHeads, kDyn, headDim}, et);
   for (int64_t i = 0; i < c.numLayers; ++i)
     for (const char *kv : {".k", ".v"})
-      ports.push_back({"cache.layers." + std::to_string(i) + kv,
-                       tensor({kDyn, kvHeads, kDyn, headDim})});
+      ports.push_back({"cache.layers." + std::to_string(i) + kv, cacheType,
+                       /*weight=*/false, ringWindow(i).value_or(0)});
   for (const WeightSpec &w : weightTable(c))
     ports.push_back({w.name, tensor(w.shape), /*weight=*/true});
   return ports;
+}
+
+/// An i8 mask [B, n, S] as i1 (nonzero = attend).
+static Value toBool(OpBuilder &b, Location where, Value mask) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, where, mask);
+  Value init = tensor::EmptyOp::create(b, where, sizes, b.getI1Type());
+  AffineMap id = b.getMultiDimIdentityMap(3);
+  SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, where, TypeRange{init.getType()}, ValueRange{mask},
+             ValueRange{init}, ArrayRef<AffineMap>{id, id}, iterators,
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               Value zero = arith::ConstantOp::create(
+                   nb, l, nb.getIntegerAttr(nb.getI8Type(), 0));
+               Value ne = arith::CmpIOp::create(
+                   nb, l, arith::CmpIPredicate::ne, a[0], zero);
+               linalg::YieldOp::create(nb, l, ne);
+             })
+      .getResult(0);
+}
+
+void Importer::setUpIncremental(Location where) {
+  Value zero = arith::ConstantIndexOp::create(b, where, 0);
+  Value end = tensor::ExtractOp::create(b, where, args.lookup("end_index"),
+                                        ValueRange{zero});
+  endIndex = arith::IndexCastOp::create(b, where, b.getIndexType(), end);
+  unmaskedPrefix = Value();
+  if (Value prefix = args.lookup("cache_prefix")) {
+    Value n = tensor::ExtractOp::create(b, where, prefix, ValueRange{zero});
+    unmaskedPrefix = arith::IndexCastOp::create(b, where, b.getIndexType(), n);
+  }
+  Value fullMask = toBool(b, where, args.lookup("cache_mask"));
+  llvm::DenseMap<int64_t, Value> ringMasks;
+  for (int64_t w : ringWindows())
+    ringMasks[w] = toBool(b, where,
+                          args.lookup("ring_mask." + std::to_string(w)));
+  kvCaches.clear();
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    std::string p = "cache.layers." + std::to_string(i);
+    CachedKV kv;
+    kv.kBuffer = args.lookup(p + ".k");
+    kv.vBuffer = args.lookup(p + ".v");
+    RankedTensorType type = tensor({kDyn, kvHeads, kDyn, headDim});
+    kv.k = bufferization::ToTensorOp::create(b, where, type, kv.kBuffer,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+    kv.v = bufferization::ToTensorOp::create(b, where, type, kv.vBuffer,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+    if (std::optional<int64_t> w = ringWindow(i)) {
+      kv.slotPositions = args.lookup("ring_positions." + std::to_string(*w));
+      kv.allowed = ringMasks[*w];
+    } else {
+      kv.slotPositions = args.lookup("cache_positions");
+      kv.allowed = fullMask;
+    }
+    kvCaches.push_back(kv);
+  }
+}
+
+Value Importer::append(Value update, Value cache, bool ring, Location where) {
+  if (!ring)
+    return attn::KVAppendOp::create(b, where, cache.getType(), update, cache,
+                                    endIndex);
+  // A ring: token t goes to slot t mod R. A prefill step may wrap around:
+  // its first min(n, R - slot) tokens go to [slot, R), the rest to [0, ...).
+  Value two = arith::ConstantIndexOp::create(b, where, 2);
+  Value capacity = tensor::DimOp::create(b, where, cache, two);
+  Value slot = arith::RemUIOp::create(b, where, endIndex, capacity);
+  if (seqLen == 1)
+    return attn::KVAppendOp::create(b, where, cache.getType(), update, cache,
+                                    slot);
+  Value n = tensor::DimOp::create(b, where, update, two);
+  Value room = arith::SubIOp::create(b, where, capacity, slot);
+  Value first = arith::MinUIOp::create(b, where, n, room);
+  Value rest = arith::SubIOp::create(b, where, n, first);
+  auto piece = [&](Value from, Value size) -> Value {
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                         from, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {
+        tensor::getMixedSize(b, where, update, 0), b.getIndexAttr(kvHeads),
+        size, b.getIndexAttr(headDim)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(
+        b, where, tensor({kDyn, kvHeads, kDyn, headDim}), update, offsets,
+        sizes, strides);
+  };
+  Value zero = arith::ConstantIndexOp::create(b, where, 0);
+  Value c1 = attn::KVAppendOp::create(b, where, cache.getType(),
+                                      piece(zero, first), cache, slot);
+  return attn::KVAppendOp::create(b, where, cache.getType(),
+                                  piece(first, rest), c1, zero);
+}
+
+Value Importer::cachedAttention(int64_t layer, Value q, Value k, Value v,
+                                Location where, FloatAttr softcap,
+                                DenseF64ArrayAttr slopes) {
+  const CachedKV &kv = kvCaches[size_t(layer)];
+  Value kc = append(k, kv.k, ringWindow(layer).has_value(), where);
+  Value vc = append(v, kv.v, ringWindow(layer).has_value(), where);
+  Value alibiQ, alibiK;
+  if (slopes) {
+    alibiQ = positions;
+    alibiK = kv.slotPositions;
+  }
+  // The runtime's mask replaces the pattern's (it holds the pattern's mask
+  // when the caller gives none); the layer's window applies on top.
+  std::optional<int64_t> window = c.layers[size_t(layer)].window;
+  auto mask = window ? attn::MaskAttr::get(&ctx, attn::MaskKind::Local, *window)
+                     : attn::MaskAttr::get(&ctx, attn::MaskKind::Full);
+  Value o = attn::SdpaOp::create(
+      b, where, q.getType(), q, kc, vc, positions, kv.slotPositions,
+      kv.allowed, unmaskedPrefix, alibiQ, alibiK, mask,
+      b.getF64FloatAttr(c.attention.queryScale), softcap, slopes);
+  // The updated caches go back into the caller's buffers: in place (the
+  // kv_append writes the step's slots of the buffer; this copy folds away).
+  bufferization::MaterializeInDestinationOp::create(
+      b, where, TypeRange{}, kc, kv.kBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  bufferization::MaterializeInDestinationOp::create(
+      b, where, TypeRange{}, vc, kv.vBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  return o;
 }

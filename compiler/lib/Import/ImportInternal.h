@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct Port {
   std::string name;
   mlir::Type type;
   bool weight = false;
+  int64_t window = 0; ///< a ring cache's window (attnc.window)
 };
 
 class Importer {
@@ -75,19 +77,39 @@ public:
   // ---- incremental entry points (ImportIncremental.cpp) ----
   /// Building `prefill` / `decode` rather than `forward`.
   bool incremental = false;
-  mlir::Value cachePositions; ///< [B, L] i32, slot positions (-1: empty)
-  mlir::Value endIndex;       ///< index: where this call's keys go
+  mlir::Value endIndex;       ///< index: tokens written before this call
   mlir::Value unmaskedPrefix; ///< index: cache-group slots first (or null)
   /// The pattern of the text queries (checkIncremental).
   const AttentionPattern *textPattern = nullptr;
   /// Tokens of the image group that leads the first prefill (0: none).
   int64_t imageTokens = 0;
-  /// Per layer: the K/V cache arguments, [B, K, L, hd].
-  std::vector<std::pair<mlir::Value, mlir::Value>> kvCaches;
+  /// One layer's cache: the caller's buffers ([B, K, L or R, hd]), them as
+  /// writable tensors, the slot positions and the allowed mask [B, n, L/R].
+  struct CachedKV {
+    mlir::Value kBuffer, vBuffer, k, v, slotPositions, allowed;
+  };
+  std::vector<CachedKV> kvCaches;
   /// Checks that the config fits the incremental entry points.
   bool checkIncremental();
+  /// Whether the config has a cache group.
+  bool hasCacheGroup() const;
+  /// The window of layer `layer` when it keeps a ring buffer.
+  std::optional<int64_t> ringWindow(int64_t layer) const;
+  /// The distinct ring windows, ascending.
+  std::vector<int64_t> ringWindows() const;
   /// Ports of `prefill` (n dynamic) or `decode` (n = 1).
   std::vector<Port> incrementalSignature(int64_t n);
+  /// End index, cache prefix, masks and caches from the arguments.
+  void setUpIncremental(mlir::Location where);
+  /// kv_append of `update` at the end index (a ring: at end mod R, wrapping).
+  mlir::Value append(mlir::Value update, mlir::Value cache, bool ring,
+                     mlir::Location where);
+  /// Writes the step's keys and values into layer `layer`'s cache and
+  /// attends to it.
+  mlir::Value cachedAttention(int64_t layer, mlir::Value q, mlir::Value k,
+                              mlir::Value v, mlir::Location where,
+                              mlir::FloatAttr softcap,
+                              mlir::DenseF64ArrayAttr slopes);
 
 private:
   void buildFunction(mlir::ModuleOp module, const std::string &name,

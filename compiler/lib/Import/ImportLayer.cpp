@@ -214,33 +214,16 @@ private:
     return im.linear(merged, p + "o", im.hidden, attnLoc);
   }
 
-  /// prefill/decode: the new keys and values go into the layer's caches at
-  /// the end index; the queries attend to the whole cache under the
-  /// pattern's mask by position (the cache's slot positions, -1 = empty;
-  /// the layer's window by position too). Keys in the cache are post-RoPE.
+  /// prefill/decode: see Importer::cachedAttention.
   Value cachedAttention(Value q, Value k, Value v, Location where) {
     const AttentionConfig &a = c.attention;
-    auto [kCache, vCache] = im.kvCaches[size_t(i)];
-    Value kc = attn::KVAppendOp::create(b, where, kCache.getType(), k, kCache,
-                                        im.endIndex);
-    Value vc = attn::KVAppendOp::create(b, where, vCache.getType(), v, vCache,
-                                        im.endIndex);
-    im.layerKV.push_back({kc, vc});
     FloatAttr softcap;
     if (a.logitSoftcap)
       softcap = b.getF64FloatAttr(*a.logitSoftcap);
-    Value alibiQ, alibiK;
     DenseF64ArrayAttr slopes;
-    if (c.position.kind == PositionKind::Alibi) {
-      alibiQ = im.positions;
-      alibiK = im.cachePositions;
+    if (c.position.kind == PositionKind::Alibi)
       slopes = b.getDenseF64ArrayAttr(alibiSlopes(im.heads));
-    }
-    return attn::SdpaOp::create(
-        b, where, q.getType(), q, kc, vc, im.positions, im.cachePositions,
-        /*allowed=*/Value(), im.unmaskedPrefix, alibiQ, alibiK,
-        layerMask(b.getContext(), *im.textPattern, settings.window),
-        b.getF64FloatAttr(a.queryScale), softcap, slopes);
+    return im.cachedAttention(i, q, k, v, where, softcap, slopes);
   }
 
   Value mlp(Value x) {

@@ -36,6 +36,10 @@ ordered_json argJson(const attnc::EntryArg &arg) {
   j["shape"] = arg.shape;
   if (arg.scalar)
     j["scalar"] = true;
+  if (arg.inPlace)
+    j["in_place"] = true;
+  if (arg.window)
+    j["window"] = arg.window;
   if (arg.role == attnc::EntryArg::Role::Output) {
     ordered_json sources = ordered_json::array();
     for (const auto &src : arg.dimSources) {

@@ -1,7 +1,10 @@
 //===- EntryPoints.cpp - Describe a module's entry points for the manifest ===//
 //
 // Runs on linalg on tensors, before bufferization: the public functions'
-// arguments and results become the manifest's argument list (results last,
+// arguments (tensors, scalars, and memrefs the function updates in place:
+// "in_place", e.g. the KV caches of prefill/decode, with their ring's
+// "window" from the `attnc.window` argument attribute) and results become
+// the manifest's argument list (results last,
 // as buffer-results-to-out-params appends them). For every dynamic dim of a
 // result, the dim is traced back (through destination-style ops, casts,
 // tensor.empty and reified result shapes) to `tensor.dim %argK, j` (plus a
@@ -57,17 +60,26 @@ LogicalResult describeValue(func::FuncOp func, Type type, DictionaryAttr attrs,
   if (attrs)
     if (auto name = attrs.getAs<StringAttr>(attnc::kNameAttr))
       arg.name = name.str();
+  if (attrs)
+    if (auto window = attrs.getAs<IntegerAttr>("attnc.window"))
+      arg.window = window.getInt();
   Type elem = type;
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
     elem = tensor.getElementType();
     for (int64_t d : tensor.getShape())
       arg.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  } else if (auto memref = dyn_cast<MemRefType>(type)) {
+    // A buffer the entry point writes in place (prefill/decode caches).
+    elem = memref.getElementType();
+    for (int64_t d : memref.getShape())
+      arg.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    arg.inPlace = true;
   } else if (type.isIntOrIndexOrFloat()) {
     arg.scalar = true;
   } else {
     return func.emitError() << "entry point argument '" << arg.name
                             << "' has type " << type
-                            << "; expected a ranked tensor or a scalar";
+                            << "; expected a ranked tensor, a memref or a scalar";
   }
   arg.dtype = dtypeOf(elem);
   if (arg.dtype.empty())

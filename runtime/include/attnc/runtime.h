@@ -144,15 +144,24 @@ ATTNC_API attnc_status attnc_session_get_output(const attnc_session *session,
 /* Incremental decoding (gemma init_cache / prefill / decode) with an
  * artifact compiled with `attnc compile --incremental` (entry points
  * `prefill` and `decode`). The decoder owns per-layer K/V caches
- * [batch, num_kv_heads, cache_length, head_dim] (keys after RoPE), the
- * slot positions (-1: empty) and one end index shared by the batch.
+ * [batch, num_kv_heads, slots, head_dim] (keys after RoPE) that the entry
+ * points update in place (a step writes only its own tokens' keys and
+ * values), the slot positions (-1: empty) and one end index shared by the
+ * batch (tokens written so far). Global layers have cache_length slots; a
+ * local layer of window W (a config `layers[i].window`, no cache group)
+ * keeps a ring of min(cache_length, W + prefill_chunk - 1) slots: token s
+ * goes to slot s mod that, and a prefill of more than prefill_chunk tokens
+ * runs as several steps of at most prefill_chunk tokens (each step's
+ * queries then still see the W - 1 tokens before them). The results are
+ * the reference session's (ring buffers of W slots) and the full forward's.
  *
- * A step writes its n tokens per row at slots [end, end + n) and returns
- * each row's last logits, [batch, 1, vocab] (owned by the decoder, valid
- * until the next step). Positions (row-major [rows, n]; NULL: each row's
- * next position + 0, 1, ...) must be >= -1; -1 marks a padding token that
- * is never attended to; a row's valid positions must increase strictly and
- * stay inside a learned position table; token ids inside the vocabulary.
+ * A step writes its n tokens per row at the end index and returns each
+ * row's last logits, [batch, 1, vocab] (owned by the decoder, valid until
+ * the next step). Positions (row-major [rows, n]; NULL: each row's next
+ * position + 0, 1, ...) must be >= -1; -1 marks a padding token that is
+ * never attended to; a row's valid positions must increase strictly and
+ * stay inside a learned position table; token ids inside the vocabulary;
+ * with rings a row must stay contiguous (pad only before its first token).
  * Errors leave the decoder unchanged: rows other than the batch
  * (ATTNC_ERROR_SHAPE), decode before prefill and a step past the cache
  * length (ATTNC_ERROR_STATE: nothing is written), bad positions
@@ -162,6 +171,18 @@ ATTNC_API attnc_status attnc_decoder_create(attnc_artifact *artifact,
                                             int64_t batch,
                                             int64_t cache_length,
                                             attnc_decoder **out);
+/* The prefill chunk a decoder gets when its options say 0. */
+#define ATTNC_DEFAULT_PREFILL_CHUNK 256
+typedef struct attnc_decoder_options {
+  int64_t batch;
+  int64_t cache_length;
+  /* Most tokens one prefill step writes on a model with rings (0: the
+   * default); sets the rings' slots, min(cache_length, W + chunk - 1). */
+  int64_t prefill_chunk;
+} attnc_decoder_options;
+ATTNC_API attnc_status attnc_decoder_create_with_options(
+    attnc_artifact *artifact, const attnc_decoder_options *options,
+    attnc_decoder **out);
 ATTNC_API void attnc_decoder_free(attnc_decoder *decoder);
 /* tokens: [rows, n] int32. */
 ATTNC_API attnc_status attnc_decoder_prefill(attnc_decoder *decoder,
@@ -188,6 +209,26 @@ ATTNC_API attnc_status attnc_decoder_decode(attnc_decoder *decoder,
                                             int64_t rows,
                                             const int32_t *positions,
                                             attnc_tensor_view *logits);
+/* prefill / decode with an explicit attention_mask (gemma semantics):
+ * mask is [rows, n, mask_columns] uint8, 0 or 1, mask_columns == the cache
+ * length; column s is the session's token number s (0 = the first token
+ * after any cache group; a leading image's patch tokens are 0..N-1). It
+ * REPLACES the pattern's mask (causal / sliding_window): query j of the
+ * step attends to token s iff mask[j][s] == 1, token s is written (this
+ * step's tokens included) with a position >= 0, and, on a local layer of
+ * window W, |p_j - p_s| < W. Cache-group keys stay visible to every query.
+ * On a model with rings a masked prefill takes at most prefill_chunk
+ * tokens (ATTNC_ERROR_SHAPE otherwise), as do other column counts; a null
+ * mask or an entry other than 0/1 is ATTNC_ERROR_ARGUMENT. Without a mask
+ * (the calls above) the pattern's mask applies, by position. */
+ATTNC_API attnc_status attnc_decoder_prefill_masked(
+    attnc_decoder *decoder, const int32_t *tokens, int64_t rows, int64_t n,
+    const int32_t *positions, const uint8_t *mask, int64_t mask_columns,
+    attnc_tensor_view *logits);
+ATTNC_API attnc_status attnc_decoder_decode_masked(
+    attnc_decoder *decoder, const int32_t *tokens, int64_t rows,
+    const int32_t *positions, const uint8_t *mask, int64_t mask_columns,
+    attnc_tensor_view *logits);
 /* The config's cache group (size null, e.g. samples/cross-attention.yaml):
  * its per-layer keys and values, m slots per row, for every later step.
  * kv holds 2 x num_layers pointers, layer by layer, keys then values, each
@@ -201,8 +242,13 @@ ATTNC_API attnc_status attnc_decoder_decode(attnc_decoder *decoder,
 ATTNC_API attnc_status attnc_decoder_set_cache_group(attnc_decoder *decoder,
                                                      int64_t m,
                                                      const void *const *kv);
-/* Slots written so far. */
+/* Tokens written so far (cache group included). */
 ATTNC_API int64_t attnc_decoder_end_index(const attnc_decoder *decoder);
+/* Bytes of every layer's K/V caches together. */
+ATTNC_API int64_t attnc_decoder_cache_bytes(const attnc_decoder *decoder);
+/* Slots of layer `layer`'s caches: the cache length, or a ring's. */
+ATTNC_API int64_t attnc_decoder_capacity(const attnc_decoder *decoder,
+                                         int64_t layer);
 /* Empties the cache: end index 0, every slot empty, positions from 0. */
 ATTNC_API void attnc_decoder_reset(attnc_decoder *decoder);
 

@@ -48,6 +48,12 @@ struct EntryArg {
   std::string dtype;          ///< "f32", "f16", "bf16", "i32", "i64", ...
   std::vector<int64_t> shape; ///< -1 for a dynamic dim; empty for a scalar
   bool scalar = false;        ///< passed by value, not as a memref
+  /// A buffer the entry point updates in place (a KV cache of prefill /
+  /// decode): "in_place": true.
+  bool inPlace = false;
+  /// A KV cache kept as a ring of this sliding window ("window": W; 0: a
+  /// full-length cache).
+  int64_t window = 0;
   struct DimSource {
     int64_t arg = -1, dim = -1;
     int64_t offset = 0; ///< size = dim `dim` of arg `arg` + offset
