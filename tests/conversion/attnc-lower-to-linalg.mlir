@@ -5,7 +5,7 @@
 // RUN: attnc-opt %s --attnc-lower-to-linalg \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s --check-prefix=BUF
 // The pipeline is the passes in order:
-// RUN: attnc-opt %s --attn-expand-patterns --canonicalize --attn-decompose-attention \
+// RUN: attnc-opt %s --attn-expand-patterns --canonicalize --attn-flash-attention --attn-decompose-attention \
 // RUN:   --convert-attn-to-linalg --canonicalize --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @layer

@@ -10,7 +10,10 @@
 // OpenMP work-sharing loop (libomp, OMP_NUM_THREADS threads; static
 // schedule, each output summed by one thread: results independent of the
 // thread count). Every other linalg op still lowers to loops that LLVM
-// vectorizes where it can.
+// vectorizes where it can. Flash attention (attn-flash-attention) arrives as
+// an scf.forall over (batch, head, query tile): scf-forall-to-parallel makes
+// it the OpenMP loop, and its tile contractions (attnc.serial) get
+// sequential loops inside it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +25,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -37,6 +41,7 @@ void registerUpstreamPasses() {
     mlir::registerTransformsPasses();
     mlir::registerLinalgPasses();
     mlir::memref::registerMemRefPasses();
+    mlir::registerSCFPasses();
     mlir::bufferization::registerBufferizationPasses();
     attnc::registerAttncPasses();
     if (!mlir::PassPipelineInfo::lookup("buffer-deallocation-pipeline"))
@@ -51,6 +56,7 @@ const std::string &attnc::cpuPipelineText() {
   static const std::string text =
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
+      "scf-forall-to-parallel,"
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs hoist-dynamic-allocs},"
       "buffer-deallocation-pipeline,"

@@ -355,11 +355,20 @@ struct VectorizeContractions
     Value total = nChunks;
     for (unsigned d : ct.batch)
       total = arith::MulIOp::create(b, loc, total, sizes[d]);
-    auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
-                                       ValueRange{total},
-                                       ValueRange{e.idx(1)});
-    b.setInsertionPoint(par.getBody()->getTerminator());
-    Value rest = par.getInductionVars()[0];
+    // A contraction marked attnc.serial already runs inside a parallel loop
+    // (flash attention's tiles): a sequential loop instead.
+    Value rest;
+    if (op->hasAttr("attnc.serial")) {
+      auto loop = scf::ForOp::create(b, loc, e.idx(0), total, e.idx(1));
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      rest = loop.getInductionVar();
+    } else {
+      auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
+                                         ValueRange{total},
+                                         ValueRange{e.idx(1)});
+      b.setInsertionPoint(par.getBody()->getTerminator());
+      rest = par.getInductionVars()[0];
+    }
     Value chunk = arith::RemUIOp::create(b, loc, rest, nChunks);
     rest = arith::DivUIOp::create(b, loc, rest, nChunks);
     for (unsigned d : llvm::reverse(ct.batch)) {

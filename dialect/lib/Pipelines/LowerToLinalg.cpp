@@ -9,9 +9,13 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
-void attnc::buildLowerToLinalgPipeline(mlir::OpPassManager &pm) {
+void attnc::buildLowerToLinalgPipeline(mlir::OpPassManager &pm,
+                                       bool flashAttention) {
   pm.addPass(mlir::attn::createAttnExpandPatterns());
   pm.addPass(mlir::createCanonicalizerPass());
+  // sdpa -> tiled online-softmax attention; what it leaves is decomposed.
+  if (flashAttention)
+    pm.addPass(mlir::attn::createAttnFlashAttention());
   pm.addPass(mlir::attn::createAttnDecomposeAttention());
   pm.addPass(mlir::attn::createConvertAttnToLinalg());
   pm.addPass(mlir::createCanonicalizerPass());
@@ -23,5 +27,5 @@ void attnc::registerAttncPipelines() {
       "attnc-lower-to-linalg",
       "Lower the attn dialect to linalg/tensor/arith/math on tensors "
       "(expand patterns, decompose attention, convert, clean up)",
-      buildLowerToLinalgPipeline);
+      [](mlir::OpPassManager &pm) { buildLowerToLinalgPipeline(pm); });
 }

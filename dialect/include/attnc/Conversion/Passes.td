@@ -39,4 +39,38 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg"> {
                            "::mlir::math::MathDialect"];
 }
 
+def AttnFlashAttention : Pass<"attn-flash-attention"> {
+  let summary = "lowers attn.sdpa to tiled online-softmax (flash) attention";
+  let description = [{
+    Replaces each `attn.sdpa` (every mask kind, positions, allowed,
+    unmasked_prefix, ALiBi, softcap, grouped-query heads; only dynamic head
+    counts are left to `-attn-decompose-attention`) by an `scf.forall` over
+    (batch, query head, query tile of `query-tile` rows) whose body loops
+    over key tiles of `key-tile` keys with `scf.for`, keeping the running
+    row max, row sum and output accumulator (online softmax), and divides at
+    the end. Each tile step is linalg on tensors: the Q.K^T and P.V tile
+    contractions (marked `attnc.serial`: they run inside the parallel
+    loop), the logit map (the same scale / softcap / ALiBi / mask code as
+    `attn.query_key`) and the softmax update. No `[Sq, Skv]` tensor exists.
+
+    Without explicit positions the mask compares indices, so each query
+    tile loops only over the key tiles some of its rows can see: causal
+    stops at the diagonal, sliding window and local masks start (and local
+    stops) at the band edge; with an `unmasked_prefix` the range starts at
+    key 0. With positions (incremental decode) every key tile is visited.
+    A query that sees no key gets a zero output, as in the decomposition.
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", "32",
+           "query rows per parallel iteration">,
+    Option<"keyTile", "key-tile", "int64_t", "64",
+           "keys per online-softmax step">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // ATTNC_CONVERSION_PASSES_TD

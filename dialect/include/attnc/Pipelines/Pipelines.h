@@ -9,10 +9,14 @@ class OpPassManager;
 namespace attnc {
 
 /// attn -> linalg on tensors, in order:
-///   attn-expand-patterns, canonicalize, attn-decompose-attention,
+///   attn-expand-patterns, canonicalize, attn-flash-attention,
+///   attn-decompose-attention,
 ///   convert-attn-to-linalg, canonicalize, cse.
-/// Works on any op (typically a builtin.module).
-void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+/// Works on any op (typically a builtin.module). Without `flashAttention`
+/// every attn.sdpa is decomposed (materialised [Sq, Skv] scores) instead of
+/// tiled (attn-flash-attention: scf.forall + online softmax).
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm,
+                                bool flashAttention = true);
 
 /// Registers `attnc-lower-to-linalg`.
 void registerAttncPipelines();

@@ -19,19 +19,6 @@ using namespace mlir::attn::lowering;
 
 namespace {
 
-/// A position (any integer width) or an index as i64.
-Value toI64(OpBuilder &b, Location loc, Value v) {
-  Type i64 = b.getI64Type();
-  if (v.getType().isIndex())
-    return arith::IndexCastOp::create(b, loc, i64, v);
-  unsigned width = v.getType().getIntOrFloatBitWidth();
-  if (width < 64)
-    return arith::ExtSIOp::create(b, loc, i64, v);
-  if (width > 64)
-    return arith::TruncIOp::create(b, loc, i64, v);
-  return v;
-}
-
 /// Positions tensor [S] or [B, S] read from the 5-D logits space
 /// (b, k, g, i, j) at sequence dim `seqDim`.
 AffineMap positionsMap5(OpBuilder &b, Value positions, unsigned seqDim) {
@@ -95,78 +82,35 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                      positionsMap5(rewriter, alibiK, 4),
                      project(rewriter, 5, {1, 2})});
     }
-    double scale = op.getScale().convertToDouble();
-    std::optional<APFloat> softcap = op.getSoftcap();
-    MaskAttr mask = op.getMask();
+    LogitSpec spec{et,
+                   op.getScale().convertToDouble(),
+                   op.getSoftcap() ? std::optional<APFloat>(*op.getSoftcap())
+                                   : std::nullopt,
+                   op.getMask(),
+                   static_cast<bool>(qPos),
+                   static_cast<bool>(allowed),
+                   prefix,
+                   static_cast<bool>(alibiQ)};
+    MaskAttr mask = spec.mask;
     Value logits = mapGeneric(
         rewriter, loc, ins, inMaps, empty(rewriter, loc, sizes, et),
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value s = arith::MulFOp::create(b, l, a[0], floatConst(b, l, et, scale));
-          if (softcap) {
-            Value cap = floatConst(b, l, et, softcap->convertToDouble());
-            s = arith::MulFOp::create(
-                b, l, math::TanhOp::create(b, l, arith::DivFOp::create(b, l, s, cap)),
-                cap);
-          }
-          if (alibiQ) {
-            // s - slope * (qa - ka), |qa - ka| under full and local masks;
-            // keys of the unmasked prefix get no bias.
-            Value qa = toI64(b, l, a[alibiIndex]);
-            Value ka = toI64(b, l, a[alibiIndex + 1]);
-            Value dist = arith::SIToFPOp::create(
-                b, l, et, arith::SubIOp::create(b, l, qa, ka));
-            if (mask.isFull() || mask.getKind() == MaskKind::Local)
-              dist = math::AbsFOp::create(b, l, dist);
-            Value biased = arith::SubFOp::create(
-                b, l, s, arith::MulFOp::create(b, l, a[alibiIndex + 2], dist));
-            if (prefix) {
-              Value j = linalg::IndexOp::create(b, l, 4);
-              Value inPrefix = arith::CmpIOp::create(
-                  b, l, arith::CmpIPredicate::ult, j, prefix);
-              biased = arith::SelectOp::create(b, l, inPrefix, s, biased);
-            }
-            s = biased;
-          }
-          Value ok;
-          auto both = [&](Value c) {
-            ok = ok ? arith::AndIOp::create(b, l, ok, c).getResult() : c;
+          auto index = [&b, l](unsigned d) -> std::function<Value()> {
+            return [&b, l, d]() -> Value {
+              return linalg::IndexOp::create(b, l, d);
+            };
           };
-          Value qi = qPos ? toI64(b, l, a[1])
-                          : toI64(b, l, linalg::IndexOp::create(b, l, 3));
-          Value kj = qPos ? toI64(b, l, a[2])
-                          : toI64(b, l, linalg::IndexOp::create(b, l, 4));
-          Value zero = arith::ConstantIntOp::create(b, l, b.getI64Type(), 0);
-          if (qPos)
-            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, kj, zero));
-          if (mask.getKind() == MaskKind::Local) {
-            // |i - j| < W
-            Value w = arith::ConstantIntOp::create(b, l, b.getI64Type(),
-                                                   mask.getWindow());
-            Value d1 = arith::SubIOp::create(b, l, qi, kj);
-            Value d2 = arith::SubIOp::create(b, l, kj, qi);
-            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d1, w));
-            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d2, w));
-          } else if (!mask.isFull()) {
-            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, kj, qi));
-          }
-          if (mask.getKind() == MaskKind::SlidingWindow) {
-            Value w = arith::ConstantIntOp::create(b, l, b.getI64Type(),
-                                                   mask.getWindow());
-            Value dist = arith::SubIOp::create(b, l, qi, kj);
-            both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, dist, w));
-          }
-          // Keys of the unmasked prefix pass whatever the mask says.
-          if (prefix && ok) {
-            Value j = linalg::IndexOp::create(b, l, 4);
-            Value inPrefix =
-                arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, prefix);
-            ok = arith::OrIOp::create(b, l, ok, inPrefix);
-          }
-          if (allowed)
-            both(a[qPos ? 3 : 1]);
-          if (ok)
-            s = arith::SelectOp::create(b, l, ok, s, maskedLogit(b, l, et));
-          return s;
+          auto arg = [a](unsigned i) -> std::function<Value()> {
+            return [a, i]() { return a[i]; };
+          };
+          LogitOperands in{qPos ? arg(1) : index(3),
+                           qPos ? arg(2) : index(4),
+                           index(4),
+                           arg(qPos ? 3 : 1),
+                           arg(alibiIndex),
+                           arg(alibiIndex + 1),
+                           arg(alibiIndex + 2)};
+          return attentionLogit(b, l, spec, a[0], in);
         });
 
     // softmax over j, max-subtracted.

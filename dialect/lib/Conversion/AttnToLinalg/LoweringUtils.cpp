@@ -309,3 +309,84 @@ LogicalResult lowering::replaceWithCast(ConversionPatternRewriter &rewriter,
   rewriter.replaceOp(op, value);
   return success();
 }
+
+Value lowering::toI64(OpBuilder &b, Location loc, Value v) {
+  Type i64 = b.getI64Type();
+  if (v.getType().isIndex())
+    return arith::IndexCastOp::create(b, loc, i64, v);
+  unsigned width = v.getType().getIntOrFloatBitWidth();
+  if (width < 64)
+    return arith::ExtSIOp::create(b, loc, i64, v);
+  if (width > 64)
+    return arith::TruncIOp::create(b, loc, i64, v);
+  return v;
+}
+
+Value lowering::attentionLogit(OpBuilder &b, Location l, const LogitSpec &spec,
+                               Value score, const LogitOperands &in) {
+  Type et = spec.et;
+  MaskAttr mask = spec.mask;
+  Value prefix = spec.prefix;
+  Value s = arith::MulFOp::create(b, l, score, floatConst(b, l, et, spec.scale));
+  if (spec.softcap) {
+    Value cap = floatConst(b, l, et, spec.softcap->convertToDouble());
+    s = arith::MulFOp::create(
+        b, l, math::TanhOp::create(b, l, arith::DivFOp::create(b, l, s, cap)),
+        cap);
+  }
+  if (spec.alibi) {
+    // s - slope * (qa - ka), |qa - ka| under full and local masks; keys of
+    // the unmasked prefix get no bias.
+    Value qa = toI64(b, l, in.alibiQuery());
+    Value ka = toI64(b, l, in.alibiKey());
+    Value dist =
+        arith::SIToFPOp::create(b, l, et, arith::SubIOp::create(b, l, qa, ka));
+    if (spec.alibiAbs())
+      dist = math::AbsFOp::create(b, l, dist);
+    Value biased = arith::SubFOp::create(
+        b, l, s, arith::MulFOp::create(b, l, in.slope(), dist));
+    if (prefix) {
+      Value inPrefix = arith::CmpIOp::create(
+          b, l, arith::CmpIPredicate::ult, in.keyIndex(), prefix);
+      biased = arith::SelectOp::create(b, l, inPrefix, s, biased);
+    }
+    s = biased;
+  }
+  Value ok;
+  auto both = [&](Value c) {
+    ok = ok ? arith::AndIOp::create(b, l, ok, c).getResult() : c;
+  };
+  Value qi = toI64(b, l, in.queryPos());
+  Value kj = toI64(b, l, in.keyPos());
+  Value zero = arith::ConstantIntOp::create(b, l, b.getI64Type(), 0);
+  if (spec.explicitPositions)
+    both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, kj, zero));
+  if (mask.getKind() == MaskKind::Local) {
+    // |i - j| < W
+    Value w =
+        arith::ConstantIntOp::create(b, l, b.getI64Type(), mask.getWindow());
+    Value d1 = arith::SubIOp::create(b, l, qi, kj);
+    Value d2 = arith::SubIOp::create(b, l, kj, qi);
+    both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d1, w));
+    both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, d2, w));
+  } else if (!mask.isFull()) {
+    both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, kj, qi));
+  }
+  if (mask.getKind() == MaskKind::SlidingWindow) {
+    Value w =
+        arith::ConstantIntOp::create(b, l, b.getI64Type(), mask.getWindow());
+    Value dist = arith::SubIOp::create(b, l, qi, kj);
+    both(arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, dist, w));
+  }
+  // Keys of the unmasked prefix pass whatever the mask says.
+  if (prefix && ok) {
+    Value inPrefix = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult,
+                                           in.keyIndex(), prefix);
+    ok = arith::OrIOp::create(b, l, ok, inPrefix);
+  }
+  if (spec.hasAllowed)
+    both(in.allowed());
+  if (ok)
+    s = arith::SelectOp::create(b, l, ok, s, maskedLogit(b, l, et));
+  return s;
+}

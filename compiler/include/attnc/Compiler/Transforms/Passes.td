@@ -65,6 +65,8 @@ def AttncVectorizeContractions
     vectors of C in registers, no horizontal sums), the form used when n is
     innermost in B (`C += A[.., m, k] * B[.., k, n]`, P.V in attention). Each C element is summed by one
     iteration in a fixed order: results do not depend on the thread count.
+    A contraction marked `attnc.serial` (flash attention's tiles, already
+    inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "16",

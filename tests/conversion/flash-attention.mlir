@@ -1,0 +1,75 @@
+// attn-flash-attention: attn.sdpa becomes a parallel loop over (batch,
+// query head, query tile) with an online-softmax loop over key tiles; the
+// key range follows the mask; nothing of size [Sq, Skv] is created.
+// RUN: attnc-opt %s --attn-flash-attention --canonicalize --cse | FileCheck %s
+// RUN: attnc-opt %s --attn-flash-attention="query-tile=16 key-tile=32" \
+// RUN:   --canonicalize --cse | FileCheck %s --check-prefix=TILES
+
+// CHECK-LABEL: func.func @causal_gqa
+// CHECK-NOT: 256x256
+// CHECK-DAG: %[[MASKED:.*]] = arith.constant -2.38197633E+38 : f32
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// 8 heads x 256 / 32 query tiles, one iteration each, results in place.
+// CHECK: scf.forall (%[[IT:.*]]) in (64) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x8x256x64xf32>)
+// CHECK:   %[[QT:.*]] = arith.remui %[[IT]], %c8
+// CHECK:   %[[R:.*]] = arith.divui %[[IT]], %c8
+// CHECK:   %[[H:.*]] = arith.remui %[[R]], %c8
+// CHECK:   %[[KH:.*]] = arith.divui %[[H]], %c4
+// CHECK:   %[[Q0:.*]] = arith.muli %[[QT]], %[[C32]]
+// CHECK:   %[[ROWS:.*]] = arith.minui %{{.*}}, %[[C32]]
+// CHECK:   tensor.extract_slice %arg0[%{{.*}}, %[[H]], %[[Q0]], 0] [1, 1, %[[ROWS]], 64]
+// causal: the key tiles stop at the diagonal (the tile's last row).
+// CHECK:   %[[QEND:.*]] = arith.addi %[[Q0]], %[[ROWS]]
+// CHECK:   %[[JHI:.*]] = arith.minui %[[QEND]], %c256
+// CHECK:   linalg.fill ins(%[[MASKED]] : f32)
+// CHECK:   scf.for %[[J0:.*]] = %c0 to %[[JHI]] step %[[C64]] iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (tensor<?xf32>, tensor<?xf32>, tensor<?x64xf32>)
+// CHECK:     tensor.extract_slice %arg1[%{{.*}}, %[[KH]], %[[J0]], 0]
+// CHECK:     tensor.extract_slice %arg2[%{{.*}}, %[[KH]], %[[J0]], 0]
+// Q.K^T of the tile, sequential inside the parallel loop.
+// CHECK:     linalg.generic {{.*}}["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {attnc.serial}
+// The running max is updated in place next to alpha = exp(m - mNew).
+// CHECK:     %[[UPD:.*]]:2 = linalg.generic {{.*}} outs(%[[M]], %{{.*}} : tensor<?xf32>, tensor<?xf32>)
+// CHECK:       arith.maximumf
+// CHECK:       math.exp
+// CHECK:     math.exp
+// P.V accumulated into the running output.
+// CHECK:     linalg.generic {{.*}}["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x64xf32>) attrs = {attnc.serial}
+// CHECK:     scf.yield %[[UPD]]#0
+// A row that saw no key (max still the masked logit) gets 0.
+// CHECK:   arith.divf
+// CHECK:   arith.cmpf oeq, %{{.*}}, %[[MASKED]]
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%{{.*}}, %[[H]], %[[Q0]], 0] [1, 1, %[[ROWS]], 64]
+// CHECK-NOT: attn.sdpa
+func.func @causal_gqa(%q: tensor<1x8x256x64xf32>, %k: tensor<1x2x256x64xf32>, %v: tensor<1x2x256x64xf32>) -> tensor<1x8x256x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(causal) scale(0.125) : tensor<1x8x256x64xf32>, tensor<1x2x256x64xf32>, tensor<1x2x256x64xf32> -> tensor<1x8x256x64xf32>
+  return %o : tensor<1x8x256x64xf32>
+}
+
+// Sliding window 100: the key tiles start at q0 - 99 (clamped at 0).
+// CHECK-LABEL: func.func @window
+// CHECK: scf.forall
+// CHECK:   %[[LO:.*]] = arith.subi %{{.*}}, %c99
+// CHECK:   %[[JLO:.*]] = arith.maxsi %[[LO]], %c0
+// CHECK:   %[[JHI:.*]] = arith.minui
+// CHECK:   scf.for %{{.*}} = %[[JLO]] to %[[JHI]] step %c64
+// TILES-LABEL: func.func @window
+// TILES: arith.ceildivui %{{.*}}, %c16
+// TILES: scf.for %{{.*}} step %c32
+func.func @window(%q: tensor<1x4x?x64xf32>, %k: tensor<1x4x?x64xf32>, %v: tensor<1x4x?x64xf32>) -> tensor<1x4x?x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(sliding_window 100) scale(0.125) : tensor<1x4x?x64xf32>, tensor<1x4x?x64xf32>, tensor<1x4x?x64xf32> -> tensor<1x4x?x64xf32>
+  return %o : tensor<1x4x?x64xf32>
+}
+
+// Explicit positions (decode): every key tile, masked by position.
+// CHECK-LABEL: func.func @decode
+// CHECK: %[[SKV:.*]] = tensor.dim %arg1, %c2
+// CHECK: scf.forall
+// CHECK:   scf.for %{{.*}} = %c0 to %[[SKV]] step %c64
+// CHECK:     linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<{{.*}}xi32>, tensor<?xi32>)
+// CHECK:       arith.cmpi sge
+func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>, %qp: tensor<1x1xi32>, %kp: tensor<1x?xi32>) -> tensor<1x4x1x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(causal) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
