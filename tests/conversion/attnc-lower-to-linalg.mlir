@@ -15,7 +15,7 @@
 // CHECK: tensor.concat dim(2)
 // CHECK: tensor.generate
 // CHECK: linalg.generic
-// CHECK: math.exp
+// CHECK: scf.forall
 // CHECK: return
 
 // BUF-LABEL: func.func @layer

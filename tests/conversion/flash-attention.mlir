@@ -1,7 +1,12 @@
 // attn-flash-attention: attn.sdpa becomes a parallel loop over (batch,
 // query head, query tile) with an online-softmax loop over key tiles; the
 // key range follows the mask; nothing of size [Sq, Skv] is created.
-// RUN: attnc-opt %s --attn-flash-attention --canonicalize --cse | FileCheck %s
+// RUN: attnc-opt %s --attn-flash-attention="polynomial-exp=false" --canonicalize --cse | FileCheck %s
+// By default the tile exps are arith polynomials (no libm call):
+// RUN: attnc-opt %s --attn-flash-attention | FileCheck %s --check-prefix=POLY
+// POLY-NOT: math.exp
+// POLY: math.fma
+// POLY-NOT: math.exp
 // RUN: attnc-opt %s --attn-flash-attention="query-tile=16 key-tile=32" \
 // RUN:   --canonicalize --cse | FileCheck %s --check-prefix=TILES
 

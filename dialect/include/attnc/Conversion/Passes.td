@@ -59,12 +59,16 @@ def AttnFlashAttention : Pass<"attn-flash-attention"> {
     stops) at the band edge; with an `unmasked_prefix` the range starts at
     key 0. With positions (incremental decode) every key tile is visited.
     A query that sees no key gets a zero output, as in the decomposition.
+    The exps inside the tiles become arith polynomials (`polynomial-exp`).
   }];
   let options = [
     Option<"queryTile", "query-tile", "int64_t", "32",
            "query rows per parallel iteration">,
     Option<"keyTile", "key-tile", "int64_t", "64",
            "keys per online-softmax step">,
+    Option<"polynomialExp", "polynomial-exp", "bool", "true",
+           "write the tiles' math.exp as arith polynomials (upstream "
+           "math polynomial approximation) so that loops vectorize">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

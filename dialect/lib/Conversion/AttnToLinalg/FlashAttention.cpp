@@ -26,8 +26,10 @@
 
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mlir::attn {
@@ -382,6 +384,20 @@ struct AttnFlashAttentionPass
     RewritePatternSet patterns(&getContext());
     populateFlashAttentionPatterns(patterns, queryTile, keyTile);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    if (!polynomialExp)
+      return;
+    // The tile exps as arith polynomials (no libm call per element), so that
+    // LLVM vectorizes the softmax loops.
+    SmallVector<Operation *> exps;
+    getOperation()->walk([&](math::ExpOp op) {
+      if (op->getParentOfType<scf::ForallOp>())
+        exps.push_back(op);
+    });
+    RewritePatternSet approx(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        approx, [](StringRef name) { return name == "math.exp"; });
+    if (failed(applyOpPatternsGreedily(exps, std::move(approx))))
+      signalPassFailure();
   }
 };
 
