@@ -38,3 +38,25 @@ config.substitutions.append(("%mlir_runner_utils",
                              os.path.join(_llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%mlir_c_runner_utils",
                              os.path.join(_llvm_lib_dir, "libmlir_c_runner_utils.so")))
+
+# ptxas (CUDA toolkit), for the tests that assemble the CUDA target's PTX:
+# the same search as attnc::findPtxas (ATTNC_PTXAS, PATH, CUDA_HOME,
+# /usr/local/cuda). Tests that need it say `REQUIRES: ptxas`.
+def _find_ptxas():
+    import shutil
+    env = os.environ.get("ATTNC_PTXAS")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    candidates = [shutil.which("ptxas")]
+    if os.environ.get("CUDA_HOME"):
+        candidates.append(os.path.join(os.environ["CUDA_HOME"], "bin", "ptxas"))
+    candidates.append("/usr/local/cuda/bin/ptxas")
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+_ptxas = _find_ptxas()
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+for _name in ["ATTNC_PTXAS", "CUDA_HOME"]:
+    if _name in os.environ:
+        config.environment[_name] = os.environ[_name]

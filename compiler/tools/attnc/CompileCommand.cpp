@@ -10,6 +10,7 @@
 
 #include "attnc/Compiler/Driver.h"
 #include "attnc/Compiler/Target/CompileCpu.h"
+#include "attnc/Compiler/Target/CompileCuda.h"
 
 #include <iostream>
 #include <sstream>
@@ -24,6 +25,7 @@ struct CompileOptions {
   std::string output;
   std::string target = "cpu";
   std::string cpu = "native";
+  std::string gpuArch = "sm_90";
   std::string emit = "artifact";
   std::string dumpDir;
   unsigned optLevel = 3;
@@ -42,9 +44,12 @@ std::string defaultOutput(const CompileOptions &o) {
     base = base.substr(0, dot);
   if (o.emit == "llvm")
     return base + ".ll";
+  if (o.emit == "ptx" || o.emit == "cubin")
+    return base + "." + o.emit;
   if (o.emit == "obj")
     return base + ".o";
-  if (o.emit == "attn" || o.emit == "linalg" || o.emit == "llvm-mlir")
+  if (o.emit == "attn" || o.emit == "linalg" || o.emit == "llvm-mlir" ||
+      o.emit == "gpu-mlir")
     return "-";
   return base + ".attnc";
 }
@@ -83,6 +88,23 @@ int runCompile(const CompileOptions &o) {
     }
     return kExitOk;
   }
+  if (o.target == "cuda") {
+    CompileCudaRequest creq;
+    creq.config = req.config;
+    creq.mlirFile = o.fromMlir;
+    creq.output = o.output.empty() ? defaultOutput(o) : o.output;
+    creq.emit = o.emit;
+    creq.gpuArch = o.gpuArch;
+    creq.optLevel = o.optLevel;
+    creq.dumpDir = o.dumpDir;
+    creq.timings = o.timings;
+    creq.incremental = o.incremental;
+    return compileCuda(creq);
+  }
+  if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir") {
+    std::cerr << "error: --emit=" << o.emit << " needs --target cuda\n";
+    return kExitUsage;
+  }
   req.mlirFile = o.fromMlir;
   req.output = o.output.empty() ? defaultOutput(o) : o.output;
   req.emit = o.emit;
@@ -109,8 +131,14 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("-o,--output", opts->output,
                   "Output file (default: the config's name with .attnc, .ll "
                   "or .o; MLIR stages go to stdout)");
-  cmd->add_option("--target", opts->target, "Target: cpu")
-      ->check(CLI::IsMember({"cpu"}))
+  cmd->add_option("--target", opts->target,
+                  "Target: cpu, or cuda (PTX for --gpu-arch, checked into a "
+                  "cubin by ptxas when found; compiler/docs/cuda.md)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--gpu-arch", opts->gpuArch,
+                  "--target cuda: the GPU architecture")
+      ->check(CLI::IsMember({"sm_80", "sm_90"}))
       ->capture_default_str();
   cmd->add_option("--cpu", opts->cpu,
                   "Instruction set: native (this machine), x86-64-v3, "
@@ -119,9 +147,11 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("--emit", opts->emit,
                   "What to write: attn (the imported attn dialect), linalg "
                   "(MLIR on tensors), llvm-mlir (LLVM dialect), llvm "
-                  "(optimized LLVM IR), obj (object), artifact")
-      ->check(CLI::IsMember(
-          {"attn", "linalg", "llvm-mlir", "llvm", "obj", "artifact"}))
+                  "(optimized LLVM IR), obj (object), artifact; with "
+                  "--target cuda also gpu-mlir (host LLVM dialect + NVVM "
+                  "kernels), ptx, cubin (needs ptxas)")
+      ->check(CLI::IsMember({"attn", "linalg", "llvm-mlir", "llvm", "obj",
+                             "artifact", "gpu-mlir", "ptx", "cubin"}))
       ->capture_default_str();
   cmd->add_option("--dump-ir-after-all", opts->dumpDir,
                   "Write every stage (input, every pass, LLVM IR before/after "

@@ -38,6 +38,21 @@ const std::string &cpuPipelineText();
 /// Registers `attnc-cpu-pipeline`.
 void registerAttncCpuPipeline();
 
+/// linalg on tensors -> host code in the LLVM dialect (sizes, device
+/// allocations through _mlir_memref_to_llvm_alloc/free, gpu.launch_func
+/// ops) + one gpu.module of NVVM kernels for `arch` ("sm_80",
+/// "sm_90"), one kernel per linalg op. compiler/lib/Pipelines/CUDA.cpp and
+/// compiler/docs/cuda.md describe it. gpu-module-to-binary (PTX) is left to
+/// the caller. Runs on a builtin.module.
+mlir::LogicalResult buildCudaPipeline(mlir::OpPassManager &pm,
+                                      const std::string &arch);
+
+/// The same pipeline as text.
+std::string cudaPipelineText(const std::string &arch);
+
+/// Registers `attnc-cuda-pipeline` (sm_90).
+void registerAttncCudaPipeline();
+
 } // namespace attnc
 
 #endif // ATTNC_COMPILER_PIPELINES_PIPELINES_H
