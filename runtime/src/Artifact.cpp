@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ArtifactInternal.h"
+#include "CudaArtifact.h"
 
 #include "attnc/runtime.h"
 
@@ -74,6 +75,7 @@ size_t elementsOf(const std::vector<int64_t> &shape) {
 } // namespace
 
 attnc_artifact::~attnc_artifact() {
+  cuda.reset(); // the device state goes before the host code
   if (handle)
     dlclose(handle);
 }
@@ -152,7 +154,9 @@ attnc_status attnc_artifact_open(const char *path, attnc_artifact **out) {
   attnc_status s = attnc::rt::parseManifest(std::string(text, *size),
                                             a->manifest, error);
   if (s == ATTNC_OK)
-    s = attnc::rt::checkRunnable(a->manifest, *abi, error);
+    s = a->manifest.targetKind == "cuda"
+            ? attnc::rt::cudaOpen(a->handle, a->manifest, *abi, a->cuda, error)
+            : attnc::rt::checkRunnable(a->manifest, *abi, error);
   if (s != ATTNC_OK)
     return fail(s, std::string("cannot run '") + path + "': " + error);
   for (size_t i = 0; i < a->manifest.weights.size(); ++i)
@@ -312,6 +316,16 @@ attnc_status attnc_session_run(attnc_session *s) {
     data[i] = s->outputs[i]->data;
     s->shapes[i] = std::move(shape);
   }
+  // A CUDA artifact takes device pointers (weights copied once, inputs and
+  // outputs every run).
+  std::unique_ptr<attnc::rt::CudaCall> cudaCall;
+  if (a->cuda) {
+    std::string error;
+    cudaCall = attnc::rt::CudaCall::prepare(a->cuda, *s->entry, s->shapes,
+                                            data, error);
+    if (!cudaCall)
+      return fail(ATTNC_ERROR_STATE, error);
+  }
   // One descriptor per tensor: {allocated, aligned, offset, sizes, strides}.
   std::vector<std::vector<int64_t>> descriptors(args.size());
   std::vector<void *> packed(args.size());
@@ -334,6 +348,11 @@ attnc_status attnc_session_run(attnc_session *s) {
     packed[i] = desc.data();
   }
   s->fn(packed.data());
+  if (cudaCall) {
+    std::string error;
+    if (attnc_status st = cudaCall->finish(error); st != ATTNC_OK)
+      return fail(st, error);
+  }
   s->ran = true;
   return ATTNC_OK;
 }

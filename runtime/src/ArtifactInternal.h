@@ -18,6 +18,8 @@
 
 namespace attnc::rt {
 
+struct CudaState; // CudaArtifact.h
+
 using EntryFn = void (*)(void **);
 
 /// Sets the thread's last error and returns `status`.
@@ -38,6 +40,8 @@ struct attnc_artifact {
   /// Storage behind bound weights that the artifact owns: mapped
   /// checkpoints, converted copies. Freed with the artifact.
   std::vector<std::shared_ptr<const void>> owned;
+  /// A "cuda" artifact's device, module and weight copies (CudaArtifact.h).
+  std::shared_ptr<attnc::rt::CudaState> cuda;
   ~attnc_artifact();
 };
 
