@@ -11,7 +11,9 @@ Usage: compiled_generation.py ATTNC SOURCE_DIR TMPDIR [--seed N]
    prompt and the generated tokens. Every step's logits (the prefill's last
    row, then each decode step) must equal the forward's row at that
    position: max|decode - forward| / max|forward| < 1e-4. With 14 tokens
-   and a window of 3, gemma's local layers are checked past their window.
+   and a window of 3, gemma's local layers are checked past their window;
+   with --prefill-chunk 2 their rings hold 3 + 2 - 1 = 4 slots, so the
+   5-token prefill runs as steps of 2, 2, 1 and every ring wraps around.
 2. Greedy goldens: every prompt of tests/e2e/generation/generation.json
    (llama, gpt2: PyTorch with a KV cache, float64) generates the same 64 ids
    through the compiled artifact.
@@ -54,6 +56,9 @@ def decode_vs_forward(attnc, sample, tmp, seed):
         text = [g["name"] for g in config["tokens"]
                 if g.get("input") == "tokens"]
         gen_flags, run_flags, prefix = [], [], ""
+        kinds = (config.get("layers") or {}).get("kinds", {}).values()
+        if any(kind.get("window") for kind in kinds):
+            gen_flags = ["--prefill-chunk", 2]
         if memory:
             att = config["attention"]
             width = att["num_kv_heads"] * att["head_dim"]

@@ -2,8 +2,8 @@
 //
 // attnc generate MODEL.attnc --weights W.safetensors --tokens 1,2,3
 //   [--max-new 64] [--temperature T] [--top-k K] [--top-p P] [--seed S]
-//   [--stop ID,...] [--cache-length L] [--logits-out FILE.npy]
-//   [--cache KV.npy] [--image IMAGE.npy]
+//   [--stop ID,...] [--cache-length L] [--prefill-chunk C]
+//   [--logits-out FILE.npy] [--cache KV.npy] [--image IMAGE.npy]
 //
 // Runs an artifact compiled with `attnc compile --incremental` through the
 // runtime's decoder (attnc_decoder_*, runtime/include/attnc/runtime.h):
@@ -16,7 +16,10 @@
 // 2, m, num_kv_heads x head_dim] float32; float32 artifacts), set through
 // attnc_decoder_set_cache_group before the prefill. --image gives a leading
 // image group's pixels ([H, W, C] float32, float32 artifacts) to the
-// prefill (attnc_decoder_prefill_image).
+// prefill (attnc_decoder_prefill_image). --prefill-chunk sets the
+// decoder's prefill chunk (the rings of local layers hold min(L, W + C - 1)
+// slots; longer prefills run in steps of C); the caches' bytes go to
+// stderr.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +43,7 @@ struct GenerateOptions {
   std::string artifact, weights, tokens, stop, logitsOut, cache, image;
   int64_t maxNew = 64;
   int64_t cacheLength = 0;
+  int64_t prefillChunk = 0;
   int64_t kvHeads = 0;
   double temperature = 0.0, topP = 1.0;
   int64_t topK = 0;
@@ -169,8 +173,12 @@ int runGenerate(const GenerateOptions &o) {
       ATTNC_OK)
     return fail("cannot bind the weights");
   attnc_decoder *rawDecoder = nullptr;
-  if (attnc_decoder_create(artifact.get(), 1, length, &rawDecoder) != ATTNC_OK)
+  attnc_decoder_options options = {1, length, o.prefillChunk};
+  if (attnc_decoder_create_with_options(artifact.get(), &options,
+                                        &rawDecoder) != ATTNC_OK)
     return fail("cannot start a decoder");
+  std::fprintf(stderr, "kv cache: %lld bytes\n",
+               (long long)attnc_decoder_cache_bytes(rawDecoder));
   std::unique_ptr<attnc_decoder, void (*)(attnc_decoder *)> decoder(
       rawDecoder, attnc_decoder_free);
 
@@ -305,6 +313,10 @@ void addGenerateCommand(CLI::App &app) {
   cmd->add_option("--top-p", opts->topP, "Nucleus cut (1: none)");
   cmd->add_option("--seed", opts->seed, "Seed of the sampler's draws");
   cmd->add_option("--stop", opts->stop, "Stop after any of these ids: 2,7");
+  cmd->add_option("--prefill-chunk", opts->prefillChunk,
+                  "Most tokens per prefill step on models with sliding-window "
+                  "rings (0: the runtime's default, 256)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--cache-length", opts->cacheLength,
                   "KV cache slots (default: prompt + max-new)");
   cmd->add_option("--cache", opts->cache,
