@@ -1,38 +1,50 @@
 //===- ImportIncremental.cpp - prefill / decode entry points --------------===//
 //
 // ImportOptions::incremental: instead of `forward`, two entry points that run
-// a decoder against a KV cache the caller owns (destination passing: the
-// caches come in and the updated caches come back):
+// a decoder against KV caches the caller owns and that they update in place
+// (compiler/docs/entry-points.md, "@prefill and @decode"):
 //
 //   prefill  tokens.<g> [B, n] i32, positions [B, n] i32,
 //            cache_positions [B, L] i32 (slot positions after this call's
-//            tokens are written; -1 = empty or padding), end_index [1] i32
-//            (the slot of this call's first token), per layer
-//            cache.layers.<i>.k / .v [B, K, L, hd], then the weights.
-//            Returns logits [B, 1, V] (return_last_only; [B, n, V] without)
-//            and layers.<i>.k / .v [B, K, L, hd], the updated caches.
+//            tokens are written; -1 = empty or padding), cache_mask
+//            [B, n, L] i8 (1 = may attend), per ring window W
+//            ring_positions.<W> [B, R] i32 and ring_mask.<W> [B, n, R] i8,
+//            end_index [1] i32 (tokens written before this call), per layer
+//            cache.layers.<i>.k / .v memref [B, K, L or R, hd] (written in
+//            place), then the weights. Returns logits [B, 1, V]
+//            (return_last_only; [B, n, V] without), nothing else.
 //   decode   the same with n = 1.
+//
+// Caches: bufferization.to_tensor restrict writable of the memref,
+// attn.kv_append of the step's post-RoPE keys and values, the sdpa, then
+// bufferization.materialize_in_destination back into the same memref:
+// bufferization writes the step's slots in place and copies nothing else.
+// A layer with a window W (and no cache group in the config) keeps a ring
+// (attnc.window = W on its cache arguments): token t goes to slot t mod R,
+// R the cache's dim 2 (the runtime makes it min(L, W + C - 1) and splits
+// prefills into steps of at most C tokens); a step that wraps writes its
+// first R - (end mod R) tokens at the end of the ring, the rest at 0.
+//
+// Masks: each sdpa compares positions (positions vs the slot positions; a
+// negative key position is never attended) under the mask kind full, or
+// local W on a layer with a window, AND-ed with the runtime's mask for the
+// slots (`allowed`): the pattern's causal / sliding-window mask by position
+// when the caller gives none, or the caller's attention_mask, which
+// replaces it (gemma semantics).
 //
 // A cache group (size null; at most one) has no K/V arguments of its own:
 // the runtime writes its keys and values into the first slots of the cache
 // (attnc_decoder_set_cache_group) and passes their number as cache_prefix
-// [1] i32, the sdpa's unmasked_prefix: visible to every query whatever the
-// mask, window and positions say, without ALiBi bias (the reference's
-// cache-group semantics).
+// [1] i32, the sdpa's unmasked_prefix: visible whatever the window and
+// positions say, without ALiBi bias (the reference's cache-group
+// semantics).
 //
 // A leading image group (fixed size N, samples/multimodal.yaml) is an input
 // of `prefill` only (image.<g> [B, H, W, C] before the tokens; positions
 // [B, N + n]): its tokens go through the patch embedding into slots [0, N)
-// of the first prefill, and every sdpa gets unmasked_prefix(N): the image
-// tokens see the whole image (its full pattern) and no text (causal by
-// position), the text sees the image and, causally, the text.
-//
-// Per layer: attn.kv_append of the new (post-RoPE) keys and values at the
-// end index, then attn.sdpa over the whole cache with the pattern's mask by
-// position (causal: key position <= query position; the layer's window:
-// query - key < W; a negative key position is never attended). Local layers
-// keep full-length caches (the window is applied by position, so results
-// are those of a ring buffer of the window).
+// of the first prefill; the runtime's default mask lets every valid query
+// see them (the image's full pattern; the text's causal pattern over image
+// and text).
 //
 //===----------------------------------------------------------------------===//
 
