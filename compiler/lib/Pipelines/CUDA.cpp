@@ -354,8 +354,7 @@ struct CheckHostPass : PassWrapper<CheckHostPass, OperationPass<ModuleOp>> {
 /// math ops -> arith/polynomial forms inside the kernels, so that
 /// convert-gpu-to-nvvm has nothing to call in libdevice; what remains
 /// (sqrt, fabs, fma, floor, ...) lowers to LLVM intrinsics NVPTX supports.
-struct ExpandMathPass
-    : PassWrapper<ExpandMathPass, OperationPass<gpu::GPUModuleOp>> {
+struct ExpandMathPass : PassWrapper<ExpandMathPass, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandMathPass)
   StringRef getArgument() const final { return "attnc-cuda-expand-math"; }
   StringRef getDescription() const final {
@@ -509,6 +508,33 @@ std::string attnc::cudaPipelineText(const std::string &arch) {
          "gpu-to-llvm,"
          "reconcile-unrealized-casts,"
          "canonicalize";
+}
+
+std::string attnc::cudaEmulationPipelineText() {
+  // The CUDA pipeline up to the mapped loops (what becomes the kernels and
+  // the host code), then sequential loops on the CPU: scf.parallel ->
+  // scf.for, the same polynomial math.
+  std::string text = cudaPipelineText("sm_90");
+  text = text.substr(0, text.find("func.func(convert-parallel-loops-to-gpu)"));
+  return text +
+         "attnc-cuda-expand-math,"
+         "convert-scf-to-cf,"
+         "lower-affine,"
+         "expand-strided-metadata,"
+         "lower-affine,"
+         "finalize-memref-to-llvm,"
+         "convert-math-to-llvm,"
+         "convert-math-to-libm,"
+         "convert-arith-to-llvm,"
+         "convert-cf-to-llvm,"
+         "convert-func-to-llvm,"
+         "reconcile-unrealized-casts,"
+         "canonicalize";
+}
+
+mlir::LogicalResult attnc::buildCudaEmulationPipeline(mlir::OpPassManager &pm) {
+  registerUpstreamPasses();
+  return parsePassPipeline(cudaEmulationPipelineText(), pm, llvm::errs());
 }
 
 mlir::LogicalResult attnc::buildCudaPipeline(mlir::OpPassManager &pm,

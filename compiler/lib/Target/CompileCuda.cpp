@@ -320,6 +320,45 @@ std::string cudaManifest(const std::string &cpuManifest,
   return cpuManifest.substr(0, at) + target + cpuManifest.substr(end + 1);
 }
 
+/// --emit=cpu-emulation: a CPU artifact of the CUDA mapping (see
+/// buildCudaEmulationPipeline); host reads of device scalars become
+/// memcpy.
+int emulateOnCpu(ModuleOp module, const std::vector<attnc::EntryPoint> &entries,
+                 const std::string &manifest, const attnc::CpuTarget &host,
+                 const attnc::CompileCudaRequest &req) {
+  if (failed(runPipeline(module, req.dumpDir, "2-cuda-emulation",
+                         attnc::buildCudaEmulationPipeline)))
+    return kFailed;
+  if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>("attnc_cuda_memcpy_dtoh");
+      fn && fn.isExternal()) {
+    OpBuilder b(module.getContext());
+    Block *entry = fn.addEntryBlock(b);
+    b.setInsertionPointToStart(entry);
+    auto ptrTy = LLVM::LLVMPointerType::get(b.getContext());
+    Value dst = LLVM::IntToPtrOp::create(b, fn.getLoc(), ptrTy,
+                                         entry->getArgument(0));
+    Value src = LLVM::IntToPtrOp::create(b, fn.getLoc(), ptrTy,
+                                         entry->getArgument(1));
+    LLVM::MemcpyOp::create(b, fn.getLoc(), dst, src, entry->getArgument(2),
+                           /*isVolatile=*/false);
+    LLVM::ReturnOp::create(b, fn.getLoc(), ValueRange{});
+    fn.setLinkage(LLVM::Linkage::Internal);
+  }
+  attnc::EmitOptions options;
+  options.target = host;
+  options.entries = entries;
+  options.manifestJson = manifest;
+  options.optLevel = std::min(req.optLevel, 1u);
+  options.dumpDir = req.dumpDir;
+  std::string error;
+  if (!attnc::emitCpu(module, options, attnc::EmitKind::SharedObject,
+                      req.output, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kFailed;
+  }
+  return kOk;
+}
+
 } // namespace
 
 bool attnc::isSupportedGpuArch(const std::string &arch) {
@@ -345,12 +384,13 @@ std::string attnc::findPtxas() {
 int attnc::compileCuda(const CompileCudaRequest &req) {
   PhaseTimer timer{req.timings};
   static const char *const kEmits[] = {"linalg", "gpu-mlir", "ptx",
-                                       "cubin",  "llvm",     "artifact"};
+                                       "cubin",  "llvm",     "artifact",
+                                       "cpu-emulation"};
   if (std::find(std::begin(kEmits), std::end(kEmits), req.emit) ==
       std::end(kEmits)) {
     llvm::errs() << "error: --target cuda cannot --emit '" << req.emit
-                 << "'; expected linalg, gpu-mlir, ptx, cubin, llvm or "
-                    "artifact\n";
+                 << "'; expected linalg, gpu-mlir, ptx, cubin, llvm, "
+                    "artifact or cpu-emulation\n";
     return kUsage;
   }
   if (!isSupportedGpuArch(req.gpuArch)) {
@@ -437,6 +477,9 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   std::string cpuManifest =
       buildManifestJson(req.config, hash, host->info, entries);
   timer.phase("entry points / manifest");
+
+  if (req.emit == "cpu-emulation")
+    return emulateOnCpu(*module, entries, cpuManifest, *host, req);
 
   if (failed(runPipeline(*module, req.dumpDir, "2-cuda-pipeline",
                          [&](PassManager &pm) {

@@ -101,7 +101,8 @@ int runCompile(const CompileOptions &o) {
     creq.incremental = o.incremental;
     return compileCuda(creq);
   }
-  if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir") {
+  if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir" ||
+      o.emit == "cpu-emulation") {
     std::cerr << "error: --emit=" << o.emit << " needs --target cuda\n";
     return kExitUsage;
   }
@@ -149,9 +150,11 @@ void addCompileCommand(CLI::App &app) {
                   "(MLIR on tensors), llvm-mlir (LLVM dialect), llvm "
                   "(optimized LLVM IR), obj (object), artifact; with "
                   "--target cuda also gpu-mlir (host LLVM dialect + NVVM "
-                  "kernels), ptx, cubin (needs ptxas)")
+                  "kernels), ptx, cubin (needs ptxas), cpu-emulation (a CPU "
+                  "artifact of the GPU loop mapping, for tests)")
       ->check(CLI::IsMember({"attn", "linalg", "llvm-mlir", "llvm", "obj",
-                             "artifact", "gpu-mlir", "ptx", "cubin"}))
+                             "artifact", "gpu-mlir", "ptx", "cubin",
+                             "cpu-emulation"}))
       ->capture_default_str();
   cmd->add_option("--dump-ir-after-all", opts->dumpDir,
                   "Write every stage (input, every pass, LLVM IR before/after "

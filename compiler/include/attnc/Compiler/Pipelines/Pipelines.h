@@ -50,6 +50,12 @@ mlir::LogicalResult buildCudaPipeline(mlir::OpPassManager &pm,
 /// The same pipeline as text.
 std::string cudaPipelineText(const std::string &arch);
 
+/// A test aid: the CUDA pipeline up to the tiled, mapped parallel loops,
+/// then lowered for the CPU (the loops run sequentially), so that the
+/// CUDA-specific rewrites can be checked numerically without a GPU.
+mlir::LogicalResult buildCudaEmulationPipeline(mlir::OpPassManager &pm);
+std::string cudaEmulationPipelineText();
+
 /// Registers `attnc-cuda-pipeline` (sm_90).
 void registerAttncCudaPipeline();
 
