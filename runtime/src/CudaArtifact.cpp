@@ -86,7 +86,7 @@ CudaState *current(const char *what) {
 
 void launchCallback(const char *name, int64_t gx, int64_t gy, int64_t gz,
                     int64_t bx, int64_t by, int64_t bz, int32_t shared,
-                    void **params, int64_t /*count*/) {
+                    int64_t *slots, int64_t count) {
   CudaState *s = current("kernel launch");
   if (!s || !s->error.empty())
     return;
@@ -96,10 +96,14 @@ void launchCallback(const char *name, int64_t gx, int64_t gy, int64_t gz,
   if (!fn && !s->check(s->driver->cuModuleGetFunction(&fn, s->module, name),
                        "cuModuleGetFunction"))
     return;
+  // Parameter i is in slots[i] (8 bytes each); the driver wants pointers.
+  std::vector<void *> params(size_t(count > 0 ? count : 1));
+  for (int64_t i = 0; i < count; ++i)
+    params[size_t(i)] = &slots[i];
   if (!s->check(s->driver->cuLaunchKernel(
                     fn, unsigned(gx), unsigned(gy), unsigned(gz), unsigned(bx),
                     unsigned(by), unsigned(bz), unsigned(shared), s->stream,
-                    params, nullptr),
+                    params.data(), nullptr),
                 "cuLaunchKernel"))
     s->error += std::string(" (kernel ") + name + ")";
 }

@@ -6,7 +6,8 @@
 // slots that the runtime fills (compiler/docs/cuda.md, "launch ABI"):
 //
 //   attnc_cuda_launch_fn(kernel name, grid x/y/z, block x/y/z, shared bytes,
-//                        void **params, int64 nparams)
+//                        int64 *slots, int64 nparams): parameter i in the
+//                        first bytes of slots[i]
 //   attnc_cuda_alloc_fn(bytes) / attnc_cuda_aligned_alloc_fn(align, bytes)
 //   attnc_cuda_free_fn(ptr)
 //   attnc_cuda_memcpy_dtoh_fn(host dst, device src, bytes)

@@ -5,7 +5,7 @@
 // is made self-contained (attnc launch ABI, compiler/docs/cuda.md):
 //   - every gpu.launch_func becomes a call through the exported pointer
 //     attnc_cuda_launch_fn(kernel name, grid xyz, block xyz, shared bytes,
-//     void **params, n) that the runtime sets;
+//     int64 *slots, n) that the runtime sets: parameter i in slots[i];
 //   - _mlir_memref_to_llvm_alloc/aligned_alloc/free (device buffers) call
 //     through attnc_cuda_alloc_fn / attnc_cuda_free_fn;
 //   - the PTX (and cubin) become exported constants attnc_cuda_ptx[_size]
@@ -184,6 +184,7 @@ LogicalResult lowerToLaunchAbi(ModuleOp m, StringRef ptx, StringRef cubin) {
       voidTy, {ptrTy, i64, i64, i64, i64, i64, i64, i32, ptrTy, i64});
   LLVM::GlobalOp launchSlot = pointerSlot(b, m, "attnc_cuda_launch_fn");
   llvm::StringMap<LLVM::GlobalOp> names;
+  llvm::DenseMap<Operation *, Value> slotBuffers;
   SmallVector<gpu::LaunchFuncOp> launches;
   m.walk([&](gpu::LaunchFuncOp op) { launches.push_back(op); });
   for (gpu::LaunchFuncOp op : launches) {
@@ -204,21 +205,36 @@ LogicalResult lowerToLaunchAbi(ModuleOp m, StringRef ptx, StringRef cubin) {
           /*isConstant=*/true, LLVM::Linkage::Internal,
           ("attnc_kname_" + kernel).str(), b.getStringAttr(text));
     }
-    b.setInsertionPoint(op);
-    Value one = LLVM::ConstantOp::create(b, loc, i64, 1);
+    // The parameters go into 8-byte slots of one buffer per host function
+    // (the runtime makes cuLaunchKernel's pointer array from it).
     ValueRange operands = op.getKernelOperands();
     int64_t n = operands.size();
-    Value params = LLVM::AllocaOp::create(b, 
-        loc, ptrTy, ptrTy, LLVM::ConstantOp::create(b, loc, i64, std::max<int64_t>(n, 1)),
-        8);
+    auto host = op->getParentOfType<LLVM::LLVMFuncOp>();
+    Value &buffer = slotBuffers[host];
+    if (!buffer) {
+      int64_t most = 1;
+      host.walk([&](gpu::LaunchFuncOp l) {
+        most = std::max<int64_t>(most, l.getKernelOperands().size());
+      });
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&host.getBody().front());
+      buffer = LLVM::AllocaOp::create(
+          b, loc, ptrTy, i64, LLVM::ConstantOp::create(b, loc, i64, most), 8);
+    }
+    b.setInsertionPoint(op);
     for (int64_t i = 0; i < n; ++i) {
       Value v = operands[i];
-      Value slot = LLVM::AllocaOp::create(b, loc, ptrTy, v.getType(), one, 8);
-      LLVM::StoreOp::create(b, loc, v, slot);
-      Value at = LLVM::GEPOp::create(b, loc, ptrTy, ptrTy, params,
-                                       ArrayRef<LLVM::GEPArg>{int32_t(i)});
-      LLVM::StoreOp::create(b, loc, slot, at);
+      if (!isa<LLVM::LLVMPointerType>(v.getType()) &&
+          (!v.getType().isIntOrFloat() ||
+           v.getType().getIntOrFloatBitWidth() > 64))
+        return op.emitError("kernel parameter ")
+               << i << " of type " << v.getType()
+               << " does not fit the launch ABI's 8-byte slots";
+      Value at = LLVM::GEPOp::create(b, loc, ptrTy, i64, buffer,
+                                     ArrayRef<LLVM::GEPArg>{int32_t(i)});
+      LLVM::StoreOp::create(b, loc, v, at);
     }
+    Value params = buffer;
     auto toI64 = [&](Value v) -> Value {
       if (v.getType() == i64)
         return v;
