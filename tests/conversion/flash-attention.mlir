@@ -13,16 +13,15 @@
 // CHECK-LABEL: func.func @causal_gqa
 // CHECK-NOT: 256x256
 // CHECK-DAG: %[[MASKED:.*]] = arith.constant -2.38197633E+38 : f32
-// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
-// 8 heads x 256 / 32 query tiles, one iteration each, results in place.
-// CHECK: scf.forall (%[[IT:.*]]) in (64) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x8x256x64xf32>)
-// CHECK:   %[[QT:.*]] = arith.remui %[[IT]], %c8
-// CHECK:   %[[R:.*]] = arith.divui %[[IT]], %c8
+// 8 heads x 256 / 64 query tiles, one iteration each, results in place.
+// CHECK: scf.forall (%[[IT:.*]]) in (32) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<1x8x256x64xf32>)
+// CHECK:   %[[QT:.*]] = arith.remui %[[IT]], %c4
+// CHECK:   %[[R:.*]] = arith.divui %[[IT]], %c4
 // CHECK:   %[[H:.*]] = arith.remui %[[R]], %c8
 // CHECK:   %[[KH:.*]] = arith.divui %[[H]], %c4
-// CHECK:   %[[Q0:.*]] = arith.muli %[[QT]], %[[C32]]
-// CHECK:   %[[ROWS:.*]] = arith.minui %{{.*}}, %[[C32]]
+// CHECK:   %[[Q0:.*]] = arith.muli %[[QT]], %[[C64]]
+// CHECK:   %[[ROWS:.*]] = arith.minui %{{.*}}, %[[C64]]
 // CHECK:   tensor.extract_slice %arg0[%{{.*}}, %[[H]], %[[Q0]], 0] [1, 1, %[[ROWS]], 64]
 // causal: the key tiles stop at the diagonal (the tile's last row).
 // CHECK:   %[[QEND:.*]] = arith.addi %[[Q0]], %[[ROWS]]
@@ -33,11 +32,14 @@
 // CHECK:     tensor.extract_slice %arg2[%{{.*}}, %[[KH]], %[[J0]], 0]
 // Q.K^T of the tile, sequential inside the parallel loop.
 // CHECK:     linalg.generic {{.*}}["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {attnc.serial}
+// Row max of the tile, reassociable (vectorized; a fixed order all the same).
+// CHECK:     arith.maxnumf %{{.*}}, %{{.*}} fastmath<reassoc>
 // The running max is updated in place next to alpha = exp(m - mNew).
 // CHECK:     %[[UPD:.*]]:2 = linalg.generic {{.*}} outs(%[[M]], %{{.*}} : tensor<?xf32>, tensor<?xf32>)
 // CHECK:       arith.maximumf
 // CHECK:       math.exp
 // CHECK:     math.exp
+// CHECK:     arith.addf %{{.*}}, %{{.*}} fastmath<reassoc>
 // P.V accumulated into the running output.
 // CHECK:     linalg.generic {{.*}}["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x64xf32>) attrs = {attnc.serial}
 // CHECK:     scf.yield %[[UPD]]#0

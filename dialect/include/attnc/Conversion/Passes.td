@@ -62,7 +62,7 @@ def AttnFlashAttention : Pass<"attn-flash-attention"> {
     The exps inside the tiles become arith polynomials (`polynomial-exp`).
   }];
   let options = [
-    Option<"queryTile", "query-tile", "int64_t", "32",
+    Option<"queryTile", "query-tile", "int64_t", "64",
            "query rows per parallel iteration">,
     Option<"keyTile", "key-tile", "int64_t", "64",
            "keys per online-softmax step">,

@@ -47,6 +47,10 @@ namespace {
 /// over (batch, head, query tile), so attnc-vectorize-contractions gives
 /// them a sequential outer loop.
 constexpr llvm::StringLiteral kSerialAttr = "attnc.serial";
+/// The row max/sum reductions may be reassociated so that LLVM vectorizes
+/// them; the order is still fixed by the code, so results stay independent
+/// of the thread count.
+constexpr arith::FastMathFlags kReassoc = arith::FastMathFlags::reassoc;
 
 struct Builder {
   OpBuilder &b;
@@ -309,7 +313,9 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
                  floatConst(rewriter, loc, et,
                             -std::numeric_limits<double>::infinity())),
           [](OpBuilder &b, Location lc, Value x, Value y) -> Value {
-            return arith::MaximumFOp::create(b, lc, x, y);
+            auto mx = arith::MaxNumFOp::create(b, lc, x, y);
+            mx.setFastmath(kReassoc);
+            return mx;
           });
       // mNew = max(m, rowMax) in m's place (the loop yields it back into
       // the same buffer), alpha = exp(m - mNew) beside it.
@@ -337,7 +343,9 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       Value lScaled = c.map({alpha}, {identity(rewriter, 1)}, l, scaleBy);
       Value lNew = c.reduceRows(
           p, lScaled, [](OpBuilder &b, Location lc, Value x, Value y) -> Value {
-            return arith::AddFOp::create(b, lc, x, y);
+            auto sum = arith::AddFOp::create(b, lc, x, y);
+            sum.setFastmath(kReassoc);
+            return sum;
           });
       Value accScaled = c.map({alpha}, {rowMap}, acc, scaleBy);
       AffineExpr e = j; // (i, e, j): output column e, reduction j
