@@ -169,6 +169,25 @@ attnc_status attnc_decoder_create_with_options(
                                             arg.name + "'");
       }
     }
+  if (options->cache_dtype && !d->caches.empty()) {
+    attnc_dtype want = ATTNC_DTYPE_F32, have = ATTNC_DTYPE_F32;
+    std::string wanted = options->cache_dtype;
+    const char *names[] = {"f32", "f16", "bf16"}; // attnc_dtype 0, 1, 2
+    for (const ArgSpec &arg : d->prefill.entry->args)
+      if (arg.name.rfind("cache.", 0) == 0)
+        have = arg.dtype;
+    if (!attnc::rt::parseDtype(wanted, want) || want > ATTNC_DTYPE_BF16)
+      return fail(ATTNC_ERROR_ARGUMENT,
+                  "attnc_decoder_create: cache dtype '" + wanted +
+                      "' is not one of f32, bf16, f16");
+    if (want != have)
+      return fail(ATTNC_ERROR_ARGUMENT,
+                  "attnc_decoder_create: the artifact's KV caches are " +
+                      std::string(names[have]) + ", not " + wanted +
+                      "; compile with `attnc compile --incremental "
+                      "--cache-dtype " + wanted + "` for " + wanted +
+                      " caches");
+  }
   int64_t patch = 0;
   for (const auto &w : artifact->manifest.weights)
     if (w.name == "embed.patch.weight" && w.shape.size() == 4)
@@ -191,7 +210,7 @@ attnc_status attnc_decoder_create_with_options(
 
 attnc_status attnc_decoder_create(attnc_artifact *artifact, int64_t batch,
                                   int64_t cacheLength, attnc_decoder **out) {
-  attnc_decoder_options options = {batch, cacheLength, 0};
+  attnc_decoder_options options = {batch, cacheLength, 0, nullptr};
   return attnc_decoder_create_with_options(artifact, &options, out);
 }
 

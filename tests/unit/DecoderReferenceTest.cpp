@@ -12,7 +12,10 @@
 //     blocked tokens, random columns past the written tokens, which must
 //     be ignored) for the prefill and every decode step, the rings
 //     wrapping during decode;
-// and the C API refuses bad masks, chunks and padding with a status.
+// and the C API refuses bad masks, chunks and padding with a status. The
+// same config compiled with --cache-dtype bf16 stays within 2e-2 of the
+// float32 reference, and a decoder asking for another cache dtype is
+// refused.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,39 +57,47 @@ struct Model {
   attnc_artifact *artifact = nullptr;
 };
 
-/// The config compiled once, with fresh random weights bound.
-Model &model() {
-  static Model m = [] {
-    Model m;
-    nlohmann::json j = baseConfig();
-    j.merge_patch(nlohmann::json::parse(kGemmaLike));
-    m.config = configOf(kGemmaLike);
-    m.weights = weightsOf(m.config, 11);
-    std::string base = std::string(ATTNC_TEST_TMP) + "/decoder-ref-" +
-                       std::to_string(getpid());
-    std::ofstream(base + ".json") << j.dump(2);
-    std::string cmd = std::string(ATTNC_BIN) + " compile " + base +
-                      ".json --incremental -o " + base + ".attnc";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &m.artifact) ==
-            ATTNC_OK);
-    for (size_t i = 0; i < attnc_artifact_num_weights(m.artifact); ++i) {
-      const char *name = attnc_artifact_weight_name(m.artifact, i);
-      const runtime::WeightTensor *t = m.weights.find(name);
-      REQUIRE(t);
-      REQUIRE(attnc_artifact_bind_weight(m.artifact, name, t->data,
-                                         size_t(t->elements()) * 4) ==
-              ATTNC_OK);
-    }
-    return m;
-  }();
+/// The config compiled with `flags`, fresh random weights bound.
+Model compile(const std::string &flags) {
+  Model m;
+  nlohmann::json j = baseConfig();
+  j.merge_patch(nlohmann::json::parse(kGemmaLike));
+  m.config = configOf(kGemmaLike);
+  m.weights = weightsOf(m.config, 11);
+  std::string base = std::string(ATTNC_TEST_TMP) + "/decoder-ref-" +
+                     std::to_string(getpid()) +
+                     (flags.empty() ? "" : "-flags");
+  std::ofstream(base + ".json") << j.dump(2);
+  std::string cmd = std::string(ATTNC_BIN) + " compile " + base +
+                    ".json --incremental " + flags + " -o " + base + ".attnc";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &m.artifact) ==
+          ATTNC_OK);
+  for (size_t i = 0; i < attnc_artifact_num_weights(m.artifact); ++i) {
+    const char *name = attnc_artifact_weight_name(m.artifact, i);
+    const runtime::WeightTensor *t = m.weights.find(name);
+    REQUIRE(t);
+    REQUIRE(attnc_artifact_bind_weight(m.artifact, name, t->data,
+                                       size_t(t->elements()) * 4) == ATTNC_OK);
+  }
   return m;
 }
 
-attnc_decoder *decoder(int64_t chunk) {
-  attnc_decoder_options options = {kBatch, kLength, chunk};
+Model &model() {
+  static Model m = compile("");
+  return m;
+}
+
+/// The same with bf16 caches (--cache-dtype bf16).
+Model &bf16Model() {
+  static Model m = compile("--cache-dtype bf16");
+  return m;
+}
+
+attnc_decoder *decoder(int64_t chunk, Model &m = model()) {
+  attnc_decoder_options options = {kBatch, kLength, chunk, nullptr};
   attnc_decoder *d = nullptr;
-  REQUIRE(attnc_decoder_create_with_options(model().artifact, &options, &d) ==
+  REQUIRE(attnc_decoder_create_with_options(m.artifact, &options, &d) ==
           ATTNC_OK);
   return d;
 }
@@ -156,7 +167,8 @@ std::vector<uint8_t> flat(const std::vector<std::vector<uint8_t>> &mask) {
 }
 
 /// Runs prefill + decode steps on both sides; masked: random masks.
-void compare(attnc_decoder *d, bool masked, uint32_t seed) {
+void compare(attnc_decoder *d, bool masked, uint32_t seed,
+             double tolerance = 1e-4) {
   Model &m = model();
   ReferenceSession ref(m.config, m.weights, kBatch, kLength);
   std::mt19937 rng(seed);
@@ -179,7 +191,7 @@ void compare(attnc_decoder *d, bool masked, uint32_t seed) {
   StepOutputs want = ref.prefill(p.rows, opts);
   for (int64_t r = 0; r < kBatch; ++r) {
     INFO("prefill, row " << r);
-    CHECK(relError(v, r, want.logits[size_t(r)]) < 1e-4);
+    CHECK(relError(v, r, want.logits[size_t(r)]) < tolerance);
   }
   // Decode to the end of the cache: past the window, the rings wrap.
   for (int64_t step = 0; n + step < kLength; ++step) {
@@ -200,7 +212,7 @@ void compare(attnc_decoder *d, bool masked, uint32_t seed) {
     want = ref.decode(next64, {}, opts);
     for (int64_t r = 0; r < kBatch; ++r) {
       INFO("decode step " << step << ", row " << r);
-      CHECK(relError(v, r, want.logits[size_t(r)]) < 1e-4);
+      CHECK(relError(v, r, want.logits[size_t(r)]) < tolerance);
     }
   }
 }
@@ -267,9 +279,38 @@ TEST_CASE("decoder: attention masks, chunks and padding are checked",
   CHECK(std::string(attnc_last_error()).find("stay contiguous") !=
         std::string::npos);
   CHECK(attnc_decoder_end_index(d) == 2);
-  attnc_decoder_options bad = {kBatch, kLength, -1};
+  attnc_decoder_options bad = {kBatch, kLength, -1, nullptr};
   attnc_decoder *none = nullptr;
   CHECK(attnc_decoder_create_with_options(model().artifact, &bad, &none) ==
         ATTNC_ERROR_ARGUMENT);
   attnc_decoder_free(d);
+}
+
+TEST_CASE("decoder vs reference: bf16 caches (--cache-dtype bf16)",
+          "[decoder][reference]") {
+  attnc_decoder *d = decoder(2, bf16Model());
+  // Half the bytes of the f32 caches.
+  CHECK(attnc_decoder_cache_bytes(d) == 2 * kBatch * 2 * (4 + kLength) * 8 * 2);
+  compare(d, /*masked=*/false, 3, 2e-2);
+  attnc_decoder_free(d);
+  // The artifact fixes the caches' dtype; asking for another is refused.
+  attnc_decoder_options options = {kBatch, kLength, 0, "f32"};
+  attnc_decoder *none = nullptr;
+  CHECK(attnc_decoder_create_with_options(bf16Model().artifact, &options,
+                                          &none) == ATTNC_ERROR_ARGUMENT);
+  CHECK(std::string(attnc_last_error()) ==
+        "attnc_decoder_create: the artifact's KV caches are bf16, not f32; "
+        "compile with `attnc compile --incremental --cache-dtype f32` for "
+        "f32 caches");
+  options.cache_dtype = "f64";
+  CHECK(attnc_decoder_create_with_options(bf16Model().artifact, &options,
+                                          &none) == ATTNC_ERROR_ARGUMENT);
+  options.cache_dtype = "bf16";
+  REQUIRE(attnc_decoder_create_with_options(bf16Model().artifact, &options,
+                                            &none) == ATTNC_OK);
+  attnc_decoder_free(none);
+  options.cache_dtype = "f32";
+  REQUIRE(attnc_decoder_create_with_options(model().artifact, &options,
+                                            &none) == ATTNC_OK);
+  attnc_decoder_free(none);
 }

@@ -57,6 +57,13 @@ Importer::Importer(MLIRContext &ctx, const ModelConfig &config,
     et = b.getF16Type();
     break;
   }
+  cacheEt = et;
+  if (options.cacheDtype == "f32")
+    cacheEt = b.getF32Type();
+  else if (options.cacheDtype == "bf16")
+    cacheEt = b.getBF16Type();
+  else if (options.cacheDtype == "f16")
+    cacheEt = b.getF16Type();
   hidden = c.attention.hiddenDim;
   heads = c.attention.numHeads;
   kvHeads = c.attention.numKvHeads;
@@ -449,6 +456,16 @@ OwningOpRef<ModuleOp> Importer::run() {
   if (failed)
     return nullptr;
 
+  if (!options.cacheDtype.empty() &&
+      (!options.incremental || (options.cacheDtype != "f32" &&
+                                options.cacheDtype != "bf16" &&
+                                options.cacheDtype != "f16"))) {
+    unsupported(c.loc, "dtype",
+                "cache dtype '" + options.cacheDtype +
+                    "': expected f32, bf16 or f16, with prefill/decode "
+                    "(--incremental)");
+    return nullptr;
+  }
   if (options.incremental) {
     if (!checkIncremental())
       return nullptr;

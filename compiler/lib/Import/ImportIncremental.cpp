@@ -210,7 +210,7 @@ std::vector<Port> Importer::incrementalSignature(int64_t n) {
   if (hasCacheGroup())
     ports.push_back({"cache_prefix", tensor({1}, i32)});
   // The caches are buffers the entry point updates in place.
-  Type cacheType = MemRefType::get({kDyn, kvHeads, kDyn, headDim}, et);
+  Type cacheType = MemRefType::get({kDyn, kvHeads, kDyn, headDim}, cacheEt);
   for (int64_t i = 0; i < c.numLayers; ++i)
     for (const char *kv : {".k", ".v"})
       ports.push_back({"cache.layers." + std::to_string(i) + kv, cacheType,
@@ -260,7 +260,7 @@ void Importer::setUpIncremental(Location where) {
     CachedKV kv;
     kv.kBuffer = args.lookup(p + ".k");
     kv.vBuffer = args.lookup(p + ".v");
-    RankedTensorType type = tensor({kDyn, kvHeads, kDyn, headDim});
+    RankedTensorType type = tensor({kDyn, kvHeads, kDyn, headDim}, cacheEt);
     kv.k = bufferization::ToTensorOp::create(b, where, type, kv.kBuffer,
                                              /*restrict=*/true,
                                              /*writable=*/true);
@@ -278,7 +278,37 @@ void Importer::setUpIncremental(Location where) {
   }
 }
 
+Value Importer::convert(Value x, Type to, Location where) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type from = type.getElementType();
+  if (from == to)
+    return x;
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, where, x);
+  Value init = tensor::EmptyOp::create(b, where, sizes, to);
+  AffineMap id = b.getMultiDimIdentityMap(unsigned(rank));
+  SmallVector<utils::IteratorType> iterators(size_t(rank),
+                                             utils::IteratorType::parallel);
+  unsigned fromBits = from.getIntOrFloatBitWidth(),
+           toBits = to.getIntOrFloatBitWidth();
+  return linalg::GenericOp::create(
+             b, where, TypeRange{init.getType()}, ValueRange{x},
+             ValueRange{init}, ArrayRef<AffineMap>{id, id}, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value y = a[0];
+               if (fromBits == toBits) // bf16 <-> f16 through f32
+                 y = arith::ExtFOp::create(nb, l, nb.getF32Type(), y);
+               if (fromBits < toBits)
+                 y = arith::ExtFOp::create(nb, l, to, y);
+               else
+                 y = arith::TruncFOp::create(nb, l, to, y);
+               linalg::YieldOp::create(nb, l, y);
+             })
+      .getResult(0);
+}
+
 Value Importer::append(Value update, Value cache, bool ring, Location where) {
+  update = convert(update, cacheEt, where);
   if (!ring)
     return attn::KVAppendOp::create(b, where, cache.getType(), update, cache,
                                     endIndex);
@@ -294,6 +324,7 @@ Value Importer::append(Value update, Value cache, bool ring, Location where) {
   Value room = arith::SubIOp::create(b, where, capacity, slot);
   Value first = arith::MinUIOp::create(b, where, n, room);
   Value rest = arith::SubIOp::create(b, where, n, first);
+  auto type = cast<RankedTensorType>(update.getType());
   auto piece = [&](Value from, Value size) -> Value {
     SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
                                          from, b.getIndexAttr(0)};
@@ -302,8 +333,9 @@ Value Importer::append(Value update, Value cache, bool ring, Location where) {
         size, b.getIndexAttr(headDim)};
     SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
     return tensor::ExtractSliceOp::create(
-        b, where, tensor({kDyn, kvHeads, kDyn, headDim}), update, offsets,
-        sizes, strides);
+        b, where, tensor({kDyn, kvHeads, kDyn, headDim},
+                         type.getElementType()),
+        update, offsets, sizes, strides);
   };
   Value zero = arith::ConstantIndexOp::create(b, where, 0);
   Value c1 = attn::KVAppendOp::create(b, where, cache.getType(),
@@ -328,8 +360,11 @@ Value Importer::cachedAttention(int64_t layer, Value q, Value k, Value v,
   std::optional<int64_t> window = c.layers[size_t(layer)].window;
   auto mask = window ? attn::MaskAttr::get(&ctx, attn::MaskKind::Local, *window)
                      : attn::MaskAttr::get(&ctx, attn::MaskKind::Full);
+  // A cache in another dtype is read back in the model's (a full pass over
+  // the cache per step; only with --cache-dtype).
   Value o = attn::SdpaOp::create(
-      b, where, q.getType(), q, kc, vc, positions, kv.slotPositions,
+      b, where, q.getType(), q, convert(kc, et, where),
+      convert(vc, et, where), positions, kv.slotPositions,
       kv.allowed, unmaskedPrefix, alibiQ, alibiK, mask,
       b.getF64FloatAttr(c.attention.queryScale), softcap, slopes);
   // The updated caches go back into the caller's buffers: in place (the

@@ -61,6 +61,7 @@ public:
   const ImportOptions &options;
   mlir::OpBuilder b;
   mlir::Type et; ///< activation/weight element type
+  mlir::Type cacheEt; ///< KV cache element type (incremental)
 
   int64_t hidden = 0, heads = 0, kvHeads = 0, headDim = 0;
   int64_t seqLen = 0; ///< static S or kDynamic
@@ -101,6 +102,8 @@ public:
   std::vector<Port> incrementalSignature(int64_t n);
   /// End index, cache prefix, masks and caches from the arguments.
   void setUpIncremental(mlir::Location where);
+  /// `x` with element type `to` (elementwise extf/truncf; `x` if equal).
+  mlir::Value convert(mlir::Value x, mlir::Type to, mlir::Location where);
   /// kv_append of `update` at the end index (a ring: at end mod R, wrapping).
   mlir::Value append(mlir::Value update, mlir::Value cache, bool ring,
                      mlir::Location where);

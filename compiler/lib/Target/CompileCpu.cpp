@@ -135,6 +135,7 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
   if (req.config) {
     ImportOptions importOptions;
     importOptions.incremental = req.incremental;
+    importOptions.cacheDtype = req.cacheDtype;
     module = importConfig(ctx, *req.config, importOptions);
   }
   else

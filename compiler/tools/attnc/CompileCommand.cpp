@@ -32,6 +32,7 @@ struct CompileOptions {
   bool timings = false;
   bool locations = false;
   bool incremental = false;
+  std::string cacheDtype;
 };
 
 std::string defaultOutput(const CompileOptions &o) {
@@ -114,6 +115,7 @@ int runCompile(const CompileOptions &o) {
   req.dumpDir = o.dumpDir;
   req.timings = o.timings;
   req.incremental = o.incremental;
+  req.cacheDtype = o.cacheDtype;
   return compileCpu(req);
 }
 
@@ -166,6 +168,10 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_flag("--incremental", opts->incremental,
                 "Entry points prefill and decode (KV cache, for attnc "
                 "generate) instead of forward");
+  cmd->add_option("--cache-dtype", opts->cacheDtype,
+                  "With --incremental: the KV caches' dtype (default: the "
+                  "model's)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   cmd->add_flag("--locations", opts->locations,
                 "--emit=attn: print every op's location (config "
                 "file:line:col and config path)");

@@ -173,7 +173,7 @@ int runGenerate(const GenerateOptions &o) {
       ATTNC_OK)
     return fail("cannot bind the weights");
   attnc_decoder *rawDecoder = nullptr;
-  attnc_decoder_options options = {1, length, o.prefillChunk};
+  attnc_decoder_options options = {1, length, o.prefillChunk, nullptr};
   if (attnc_decoder_create_with_options(artifact.get(), &options,
                                         &rawDecoder) != ATTNC_OK)
     return fail("cannot start a decoder");

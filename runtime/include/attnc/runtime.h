@@ -179,6 +179,11 @@ typedef struct attnc_decoder_options {
   /* Most tokens one prefill step writes on a model with rings (0: the
    * default); sets the rings' slots, min(cache_length, W + chunk - 1). */
   int64_t prefill_chunk;
+  /* The caches' dtype the caller expects, "f32", "bf16" or "f16" (gemma
+   * init_cache's dtype; NULL: the artifact's). The artifact fixes it
+   * (`attnc compile --incremental --cache-dtype`, default the model's); any
+   * other is ATTNC_ERROR_ARGUMENT, saying what the artifact has. */
+  const char *cache_dtype;
 } attnc_decoder_options;
 ATTNC_API attnc_status attnc_decoder_create_with_options(
     attnc_artifact *artifact, const attnc_decoder_options *options,

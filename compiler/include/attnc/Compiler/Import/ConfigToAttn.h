@@ -62,6 +62,11 @@ struct ImportOptions {
   /// With `incremental`: `prefill` returns only the last row's logits
   /// ([B, 1, V]) instead of every row's.
   bool returnLastOnly = true;
+  /// With `incremental`: the KV caches' element type, "f32", "bf16" or
+  /// "f16" (gemma init_cache's dtype); empty: the model's dtype. The step's
+  /// keys and values are converted into it; the attention reads the cache
+  /// converted back to the model's dtype.
+  std::string cacheDtype;
 };
 
 /// Builds the attn module of `config`. On failure (a config the compiler

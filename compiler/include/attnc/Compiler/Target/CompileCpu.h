@@ -29,6 +29,9 @@ struct CompileCpuRequest {
   /// Import `prefill` and `decode` instead of `forward`
   /// (ImportOptions::incremental; a config only).
   bool incremental = false;
+  /// With `incremental`: the KV caches' dtype (ImportOptions::cacheDtype;
+  /// empty: the model's).
+  std::string cacheDtype;
 };
 
 /// Runs the request. Diagnostics go to stderr; returns 0 on success, 1 when
