@@ -22,9 +22,8 @@
 #include "attnc/Compiler/Pipelines/Pipelines.h"
 #include "attnc/Compiler/Target/Emit.h"
 #include "attnc/Compiler/Target/Manifest.h"
-#include "attnc/Conversion/Passes.h"
-#include "attnc/Dialect/Attn/Transforms/Passes.h"
 #include "attnc/InitAllAttnc.h"
+#include "attnc/Pipelines/Pipelines.h"
 #include "attnc/Schema/Config.h"
 #include "attnc/Schema/Weights.h"
 
@@ -452,6 +451,7 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   if (req.config) {
     ImportOptions importOptions;
     importOptions.incremental = req.incremental;
+    importOptions.cacheDtype = req.cacheDtype;
     module = importConfig(ctx, *req.config, importOptions);
   } else
     module = parseSourceFile<ModuleOp>(req.mlirFile, sourceMgr,
@@ -461,15 +461,10 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   timer.phase("parse / import");
   if (failed(runPipeline(*module, req.dumpDir, "1-lower-to-linalg",
                          [](PassManager &pm) {
-                           // attnc-lower-to-linalg without the CPU's tiled
-                           // (flash) attention: the GPU gets the decomposed
-                           // form, one kernel per op.
-                           pm.addPass(attn::createAttnExpandPatterns());
-                           pm.addPass(createCanonicalizerPass());
-                           pm.addPass(attn::createAttnDecomposeAttention());
-                           pm.addPass(attn::createConvertAttnToLinalg());
-                           pm.addPass(createCanonicalizerPass());
-                           pm.addPass(createCSEPass());
+                           // Without the CPU's tiled (flash) attention:
+                           // the GPU gets the decomposed form.
+                           buildLowerToLinalgPipeline(
+                               pm, /*flashAttention=*/false);
                            return success();
                          })))
     return kFailed;

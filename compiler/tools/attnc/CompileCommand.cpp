@@ -100,6 +100,7 @@ int runCompile(const CompileOptions &o) {
     creq.dumpDir = o.dumpDir;
     creq.timings = o.timings;
     creq.incremental = o.incremental;
+    creq.cacheDtype = o.cacheDtype;
     return compileCuda(creq);
   }
   if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir" ||

@@ -30,6 +30,7 @@ struct CompileCudaRequest {
   std::string dumpDir;
   bool timings = false;
   bool incremental = false;
+  std::string cacheDtype; ///< ImportOptions::cacheDtype (with incremental)
   /// ptxas to check the PTX with and make the cubin: empty finds one
   /// (findPtxas); "none" skips it.
   std::string ptxas;
