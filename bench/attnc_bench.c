@@ -7,7 +7,12 @@
  *   attnc_bench decode MODEL.attnc WEIGHTS PROMPT STEPS CACHE_LENGTH
  * (an artifact from `attnc compile --incremental`): prefills PROMPT tokens
  * into a CACHE_LENGTH-slot KV cache, then decodes STEPS tokens greedily one
- * at a time; prints "prefill_ms decode_ms_per_token_median tokens_per_s". Built by bench/run.sh. */
+ * at a time; prints "prefill_ms decode_ms_per_token_median tokens_per_s".
+ *   attnc_bench sdpa MODEL.attnc Q.f32 K.f32 V.f32 H K S D REPS [OUT.f32]
+ * (bench/attention.py's one-sdpa modules, inputs q [1, H, S, D], k and v
+ * [1, K, S, D] as raw float32): runs `forward` once to warm up, then REPS
+ * times; prints wall-clock "min median max" in milliseconds. Built by
+ * bench/run.py. */
 #include "attnc/runtime.h"
 
 #include <stdio.h>
@@ -84,9 +89,66 @@ static int decode_main(int argc, char **argv) {
   return 0;
 }
 
+static float *read_f32(const char *path, size_t n) {
+  float *x = malloc(sizeof(float) * n);
+  FILE *f = fopen(path, "rb");
+  if (!f || fread(x, sizeof(float), n, f) != n) {
+    fprintf(stderr, "attnc_bench: cannot read %zu floats from %s\n", n, path);
+    exit(1);
+  }
+  fclose(f);
+  return x;
+}
+
+static int sdpa_main(int argc, char **argv) {
+  if (argc != 11 && argc != 12) {
+    fprintf(stderr, "usage: attnc_bench sdpa MODEL Q K V H K S D REPS [OUT]\n");
+    return 2;
+  }
+  int64_t h = atol(argv[6]), kv = atol(argv[7]), s = atol(argv[8]),
+          d = atol(argv[9]);
+  int reps = atoi(argv[10]);
+  float *q = read_f32(argv[3], (size_t)(h * s * d));
+  float *k = read_f32(argv[4], (size_t)(kv * s * d));
+  float *v = read_f32(argv[5], (size_t)(kv * s * d));
+  attnc_artifact *a;
+  attnc_session *ss;
+  CHECK(attnc_artifact_open(argv[2], &a));
+  CHECK(attnc_session_create(a, "forward", &ss));
+  int64_t qs[4] = {1, h, s, d}, ks[4] = {1, kv, s, d};
+  CHECK(attnc_session_set_input(ss, "q", ATTNC_DTYPE_F32, q, qs, 4));
+  CHECK(attnc_session_set_input(ss, "k", ATTNC_DTYPE_F32, k, ks, 4));
+  CHECK(attnc_session_set_input(ss, "v", ATTNC_DTYPE_F32, v, ks, 4));
+  double *t = malloc(sizeof(double) * (reps + 1));
+  CHECK(attnc_session_run(ss));
+  for (int r = 0; r < reps; ++r) {
+    double t0 = now_ms();
+    CHECK(attnc_session_run(ss));
+    t[r] = now_ms() - t0;
+  }
+  qsort(t, reps, sizeof(double), cmp);
+  printf("%.3f %.3f %.3f\n", t[0], t[reps / 2], t[reps - 1]);
+  if (argc == 12) {
+    attnc_tensor_view o;
+    CHECK(attnc_session_get_output(ss, "out", &o));
+    FILE *f = fopen(argv[11], "wb");
+    size_t n = (size_t)(h * s * d);
+    if (!f || fwrite(o.data, sizeof(float), n, f) != n) {
+      fprintf(stderr, "attnc_bench: cannot write %s\n", argv[11]);
+      return 1;
+    }
+    fclose(f);
+  }
+  attnc_session_free(ss);
+  attnc_artifact_close(a);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "decode"))
     return decode_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "sdpa"))
+    return sdpa_main(argc, argv);
   if (argc != 5 && argc != 6) {
     fprintf(stderr, "usage: attnc_bench MODEL.attnc WEIGHTS TOKENS REPS [LOGITS.f32]\n");
     return 2;

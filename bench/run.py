@@ -12,6 +12,8 @@ forward in PyTorch eager (bench/torch_llama.py: same weights file, same
 token ids, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS = threads). The
 table shows medians over the rounds, the spread (max-min)/median, and the
 other processes' CPU share during each run (/proc/stat minus our children).
+Then bench/attention.py's long-sequence attention table (--no-attention
+skips it).
 """
 import argparse
 import os
@@ -66,6 +68,8 @@ def main():
     ap.add_argument("--prompt", type=int, default=256)
     ap.add_argument("--decode", type=int, default=128)
     ap.add_argument("--work", default="/tmp/attnc-bench")
+    ap.add_argument("--no-attention", action="store_true",
+                    help="skip the long-sequence attention table (bench/attention.py)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     w = lambda f: os.path.join(a.work, f)
@@ -155,7 +159,9 @@ def main():
               f"{roof:.1f} tok/s | attnc {med(('attnc_dec', th)) / roof * 100:.0f}% | PyTorch "
               f"{med(('torch_dec', th)) / roof * 100:.0f}% | attnc / PyTorch "
               f"{med(('attnc_dec', th)) / med(('torch_dec', th)):.2f}x | |")
-    print("| long-sequence attention (2k-8k, causal / sliding window) | not measured yet | | | | |")
+    if not a.no_attention:
+        import attention
+        attention.main(["--build", a.build, "--rounds", str(a.rounds), "--work", a.work])
 
 
 if __name__ == "__main__":
