@@ -265,6 +265,19 @@ attnc_status attnc_decoder_prefill_image(attnc_decoder *d, const void *image,
   return runCall(d, d->prefill, tokens, rows, n, positions, logits, image);
 }
 
+attnc_status attnc_decoder_prefill_image_masked(
+    attnc_decoder *d, const void *image, const int32_t *tokens, int64_t rows,
+    int64_t n, const int32_t *positions, const uint8_t *mask,
+    int64_t mask_columns, attnc_tensor_view *logits) {
+  if (!d || !image || !mask)
+    return fail(ATTNC_ERROR_ARGUMENT, "attnc_decoder_prefill_image_masked: "
+                                      "null decoder, image or mask");
+  if (attnc_status s = checkWeights(d))
+    return s;
+  return runCall(d, d->prefill, tokens, rows, n, positions, logits, image,
+                 mask, mask_columns);
+}
+
 static attnc_status decodeStep(attnc_decoder *d, const int32_t *tokens,
                                int64_t rows, const int32_t *positions,
                                const uint8_t *mask, int64_t maskColumns,

@@ -10,7 +10,10 @@
 // misuse is refused. (Its numbers against the reference:
 // tests/e2e/compiled_generation.py.) A small multimodal config (an 8x8
 // image of 4 patch tokens before the text) checks
-// attnc_decoder_prefill_image the same way.
+// attnc_decoder_prefill_image the same way, and
+// attnc_decoder_prefill_image_masked: a mask equal to the patterns' gives
+// the same logits bit for bit, a mask that hides the image from the text
+// other ones.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +26,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <unistd.h>
 #include <string>
 #include <vector>
@@ -399,4 +403,48 @@ TEST_CASE("decoder: an image group in the prefill "
                                     &v) == ATTNC_ERROR_ARGUMENT);
   CHECK(attnc_decoder_end_index(d) == 0);
   attnc_decoder_free(d);
+}
+
+TEST_CASE("decoder: an explicit mask with an image "
+          "(attnc_decoder_prefill_image_masked)",
+          "[decoder][e2e]") {
+  const int64_t N = 4, n = 3, length = N + n + 2;
+  std::vector<float> pixels(8 * 8 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = float((i * 31 % 89) / 44.0 - 1.0);
+  const std::vector<int32_t> prompt = {5, 17, 42};
+  // The patterns' mask over session tokens: the image sees the image, the
+  // text the image and, causally, the text.
+  auto patterns = [&](int64_t q, int64_t s) { return s < N || s <= q; };
+  auto run = [&](const std::function<bool(int64_t, int64_t)> &allowed) {
+    attnc_decoder *d = nullptr;
+    REQUIRE(attnc_decoder_create(multimodal(), 1, length, &d) == ATTNC_OK);
+    attnc_tensor_view v;
+    std::vector<float> out;
+    if (!allowed) {
+      REQUIRE(attnc_decoder_prefill_image(d, pixels.data(), prompt.data(), 1,
+                                          n, nullptr, &v) == ATTNC_OK);
+    } else {
+      std::vector<uint8_t> mask;
+      for (int64_t q = 0; q < N + n; ++q)
+        for (int64_t s = 0; s < length; ++s)
+          mask.push_back(allowed(q, s) ? 1 : 0);
+      CHECK(attnc_decoder_prefill_image_masked(d, pixels.data(), prompt.data(),
+                                               1, n, nullptr, mask.data(),
+                                               length - 1, &v) ==
+            ATTNC_ERROR_SHAPE);
+      REQUIRE(attnc_decoder_prefill_image_masked(
+                  d, pixels.data(), prompt.data(), 1, n, nullptr, mask.data(),
+                  length, &v) == ATTNC_OK);
+    }
+    const float *f = static_cast<const float *>(v.data);
+    out.assign(f, f + 64);
+    attnc_decoder_free(d);
+    return out;
+  };
+  std::vector<float> plain = run(nullptr);
+  CHECK(run(patterns) == plain);
+  std::vector<float> blind =
+      run([&](int64_t q, int64_t s) { return q < N ? s < N : s >= N && s <= q; });
+  CHECK(blind != plain);
 }

@@ -230,6 +230,13 @@ ATTNC_API attnc_status attnc_decoder_prefill_masked(
     attnc_decoder *decoder, const int32_t *tokens, int64_t rows, int64_t n,
     const int32_t *positions, const uint8_t *mask, int64_t mask_columns,
     attnc_tensor_view *logits);
+/* attnc_decoder_prefill_image with an attention mask, [rows, N + n,
+ * mask_columns]: the image's N patch tokens are the session's tokens
+ * 0..N-1 (rows 0..N-1 of the mask are their queries). */
+ATTNC_API attnc_status attnc_decoder_prefill_image_masked(
+    attnc_decoder *decoder, const void *image, const int32_t *tokens,
+    int64_t rows, int64_t n, const int32_t *positions, const uint8_t *mask,
+    int64_t mask_columns, attnc_tensor_view *logits);
 ATTNC_API attnc_status attnc_decoder_decode_masked(
     attnc_decoder *decoder, const int32_t *tokens, int64_t rows,
     const int32_t *positions, const uint8_t *mask, int64_t mask_columns,
