@@ -339,6 +339,20 @@ struct CheckHostPass : PassWrapper<CheckHostPass, OperationPass<ModuleOp>> {
         if (auto load = dyn_cast<memref::LoadOp>(op))
           if (load.getMemRef().getDefiningOp<memref::AllocaOp>())
             return;
+        // Memory the kernels cannot reach: host globals, host stack.
+        if (isa<memref::GetGlobalOp>(op)) {
+          op->emitError("the CUDA target does not support constant tensors "
+                        "yet (they would stay in host memory)");
+          signalPassFailure();
+          return;
+        }
+        if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op))
+          for (Value v : launch.getKernelOperands())
+            if (v.getDefiningOp<memref::AllocaOp>()) {
+              launch.emitError("internal compiler error: a kernel would "
+                               "read host stack memory");
+              signalPassFailure();
+            }
         if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
                 linalg::LinalgOp, vector::TransferReadOp,
                 vector::TransferWriteOp, vector::LoadOp, vector::StoreOp>(
