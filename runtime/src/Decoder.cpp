@@ -75,6 +75,14 @@ attnc_status attnc_decoder_create_with_options(
   if (!artifact || !options || !out)
     return fail(ATTNC_ERROR_ARGUMENT, "attnc_decoder_create: null argument");
   *out = nullptr;
+  // The decoder calls the entry points directly with host buffers; a CUDA
+  // artifact's entry points take device pointers (sessions copy for them).
+  if (artifact->cuda)
+    return fail(ATTNC_ERROR_ARGUMENT,
+                "attnc_decoder_create: this artifact targets CUDA; the "
+                "decoder (prefill/decode with a KV cache) runs CPU artifacts "
+                "only in this version; run `forward` through attnc_session_* "
+                "or compile for the CPU");
   int64_t batch = options->batch, cacheLength = options->cache_length;
   if (batch < 1 || cacheLength < 1)
     return fail(ATTNC_ERROR_ARGUMENT,

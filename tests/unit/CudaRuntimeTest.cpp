@@ -181,6 +181,13 @@ TEST_CASE("A CUDA artifact's run: weights copied once, every kernel "
   CHECK(y.shape[0] == 7);
   CHECK(y.shape[1] == 8);
   attnc_session_free(s);
+  // The decoder passes host buffers to the entry points: refused with a
+  // reason rather than launching nothing.
+  attnc_decoder *d = nullptr;
+  CHECK(attnc_decoder_create(a, 1, 16, &d) == ATTNC_ERROR_ARGUMENT);
+  CHECK(d == nullptr);
+  CHECK_THAT(attnc_last_error(),
+             Contains("this artifact targets CUDA; the decoder"));
   attnc_artifact_close(a);
   CHECK(st.allocs == st.frees);
 }
