@@ -18,14 +18,13 @@
 
 #include "attnc/Compiler/Target/CompileCuda.h"
 
-#include "attnc/Compiler/Import/ConfigToAttn.h"
+#include "CompileSteps.h"
+
 #include "attnc/Compiler/Pipelines/Pipelines.h"
 #include "attnc/Compiler/Target/Emit.h"
 #include "attnc/Compiler/Target/Manifest.h"
 #include "attnc/InitAllAttnc.h"
 #include "attnc/Pipelines/Pipelines.h"
-#include "attnc/Schema/Config.h"
-#include "attnc/Schema/Weights.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -37,83 +36,24 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/SHA256.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <chrono>
 #include <cstdlib>
 
 using namespace mlir;
+using namespace attnc::compile;
 
 namespace {
-
-enum { kOk = 0, kFailed = 1, kUsage = 2 };
-
-struct PhaseTimer {
-  bool enabled;
-  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point start = last;
-  void phase(const char *name) {
-    auto now = std::chrono::steady_clock::now();
-    if (enabled)
-      llvm::errs() << llvm::format(
-          "  %-28s %8.3f s\n", name,
-          std::chrono::duration<double>(now - last).count());
-    last = now;
-  }
-  void total() { last = start, phase("total"); }
-};
-
-bool writeText(const std::string &path,
-               llvm::function_ref<void(llvm::raw_ostream &)> print) {
-  std::string err;
-  auto out = openOutputFile(path, &err);
-  if (!out) {
-    llvm::errs() << "error: " << err << "\n";
-    return false;
-  }
-  print(out->os());
-  out->keep();
-  return true;
-}
-
-std::string stagePath(const std::string &dir, const char *name) {
-  llvm::SmallString<256> p(dir);
-  llvm::sys::path::append(p, name);
-  return std::string(p);
-}
-
-LogicalResult runPipeline(ModuleOp module, const std::string &dumpDir,
-                          const char *subdir,
-                          llvm::function_ref<LogicalResult(PassManager &)>
-                              build) {
-  PassManager pm(module.getContext());
-  if (failed(build(pm)))
-    return failure();
-  if (!dumpDir.empty()) {
-    module.getContext()->disableMultithreading();
-    pm.enableIRPrintingToFileTree(
-        [](Pass *, Operation *) { return false; },
-        [](Pass *, Operation *) { return true; }, /*printModuleScope=*/true,
-        /*printAfterOnlyOnChange=*/true, /*printAfterOnlyOnFailure=*/false,
-        stagePath(dumpDir, subdir));
-  }
-  return pm.run(module);
-}
 
 /// An exported (external, non-constant) pointer global, null at load.
 LLVM::GlobalOp pointerSlot(OpBuilder &b, ModuleOp m, StringRef name) {
@@ -421,12 +361,8 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
                     "the CUDA toolkit's bin/ on PATH)\n";
     return kUsage;
   }
-  if (!req.dumpDir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(req.dumpDir)) {
-      llvm::errs() << "error: cannot create '" << req.dumpDir
-                   << "': " << ec.message() << "\n";
-      return kUsage;
-    }
+  if (!createDumpDir(req.dumpDir))
+    return kUsage;
   std::string error;
   std::optional<CpuTarget> host = resolveCpuTarget("generic", error);
   if (!host) {
@@ -447,15 +383,9 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &ctx);
 
-  OwningOpRef<ModuleOp> module;
-  if (req.config) {
-    ImportOptions importOptions;
-    importOptions.incremental = req.incremental;
-    importOptions.cacheDtype = req.cacheDtype;
-    module = importConfig(ctx, *req.config, importOptions);
-  } else
-    module = parseSourceFile<ModuleOp>(req.mlirFile, sourceMgr,
-                                       ParserConfig(&ctx));
+  OwningOpRef<ModuleOp> module =
+      loadModel(ctx, sourceMgr, req.config, req.mlirFile, req.incremental,
+                req.cacheDtype);
   if (!module)
     return kFailed;
   timer.phase("parse / import");
@@ -473,20 +403,11 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   if (req.emit == "linalg")
     return writeText(req.output, print) ? kOk : kUsage;
 
-  std::vector<std::string> weightNames;
-  std::string hash;
-  if (req.config) {
-    for (const WeightSpec &w : weightTable(*req.config))
-      weightNames.push_back(w.name);
-    llvm::SHA256 sha;
-    sha.update(configHashInput(*req.config));
-    hash = "sha256:" + llvm::toHex(sha.final(), /*LowerCase=*/true);
-  }
   std::vector<EntryPoint> entries;
-  if (failed(describeEntryPoints(*module, weightNames, entries)))
+  std::string cpuManifest;
+  if (failed(describeModel(*module, req.config, host->info, entries,
+                           cpuManifest)))
     return kFailed;
-  std::string cpuManifest =
-      buildManifestJson(req.config, hash, host->info, entries);
   timer.phase("entry points / manifest");
 
   if (req.emit == "cpu-emulation")
