@@ -80,3 +80,12 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor
   %o = attn.sdpa %q, %k, %v mask(causal) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x1x64xf32>
   return %o : tensor<1x4x1x64xf32>
 }
+
+// Narrow floats keep the decomposition (summed in f32 there).
+// CHECK-LABEL: func.func @bf16_decomposed
+// CHECK-NOT: scf.forall
+// CHECK: attn.sdpa
+func.func @bf16_decomposed(%q: tensor<1x2x8x64xbf16>, %k: tensor<1x2x8x64xbf16>, %v: tensor<1x2x8x64xbf16>) -> tensor<1x2x8x64xbf16> {
+  %o = attn.sdpa %q, %k, %v mask(causal) scale(0.125) : tensor<1x2x8x64xbf16>, tensor<1x2x8x64xbf16>, tensor<1x2x8x64xbf16> -> tensor<1x2x8x64xbf16>
+  return %o : tensor<1x2x8x64xbf16>
+}

@@ -43,8 +43,9 @@ def AttnFlashAttention : Pass<"attn-flash-attention"> {
   let summary = "lowers attn.sdpa to tiled online-softmax (flash) attention";
   let description = [{
     Replaces each `attn.sdpa` (every mask kind, positions, allowed,
-    unmasked_prefix, ALiBi, softcap, grouped-query heads; only dynamic head
-    counts are left to `-attn-decompose-attention`) by an `scf.forall` over
+    unmasked_prefix, ALiBi, softcap, grouped-query heads; dynamic head
+    counts and narrow float types (bf16, f16: the decomposition sums those in
+    f32) are left to `-attn-decompose-attention`) by an `scf.forall` over
     (batch, query head, query tile of `query-tile` rows) whose body loops
     over key tiles of `key-tile` keys with `scf.for`, keeping the running
     row max, row sum and output accumulator (online softmax), and divides at

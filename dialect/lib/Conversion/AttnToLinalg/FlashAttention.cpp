@@ -149,9 +149,13 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
     if (qType.isDynamicDim(1) || kType.isDynamicDim(1) || tileQ < 1 ||
         tileK < 1)
       return rewriter.notifyMatchFailure(op, "dynamic head counts");
+    Type et = qType.getElementType();
+    // Narrow floats (bf16, f16) keep the decomposition, which sums in f32;
+    // the tiles here would keep the running max/sum/output in `et`.
+    if (et.getIntOrFloatBitWidth() < 32)
+      return rewriter.notifyMatchFailure(op, "narrow float: decomposed");
     Location loc = op.getLoc();
     Builder c{rewriter, loc};
-    Type et = qType.getElementType();
     int64_t heads = qType.getDimSize(1), kvHeads = kType.getDimSize(1);
     int64_t group = heads / kvHeads;
     Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
