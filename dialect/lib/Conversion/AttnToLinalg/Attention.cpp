@@ -34,14 +34,17 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value q = adaptor.getQuery(), k = adaptor.getKey();
+    // Scores, logits and the softmax in f32 for narrow types (`ct`); the
+    // weights are rounded to the result type `et` at the end.
     Type et = op.getType().getElementType();
+    Type ct = accumulatorType(et);
     int64_t kvHeads = op.getKey().getType().getDimSize(1);
     Value q5 = groupHeads(rewriter, loc, q, kvHeads);
 
     // scores[b, k, g, i, j] = sum_d q[b, k, g, i, d] * key[b, k, j, d]
     SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, q5, 4);
     sizes.push_back(tensor::getMixedSize(rewriter, loc, k, 2));
-    Value acc = filled(rewriter, loc, sizes, et, 0.0);
+    Value acc = filled(rewriter, loc, sizes, ct, 0.0);
     SmallVector<AffineMap> maps = {project(rewriter, 6, {0, 1, 2, 3, 5}),
                                    project(rewriter, 6, {0, 1, 4, 5}),
                                    project(rewriter, 6, {0, 1, 2, 3, 4})};
@@ -73,8 +76,8 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
       int64_t group = op.getQuery().getType().getDimSize(1) / kvHeads;
       SmallVector<Attribute> slopes;
       for (double slope : op.getAlibiSlopesAttr().asArrayRef())
-        slopes.push_back(rewriter.getFloatAttr(et, slope));
-      auto slopeType = RankedTensorType::get({kvHeads, group}, et);
+        slopes.push_back(rewriter.getFloatAttr(ct, slope));
+      auto slopeType = RankedTensorType::get({kvHeads, group}, ct);
       Value slopeTable = arith::ConstantOp::create(
           rewriter, loc, slopeType, DenseElementsAttr::get(slopeType, slopes));
       ins.append({alibiQ, alibiK, slopeTable});
@@ -82,7 +85,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                      positionsMap5(rewriter, alibiK, 4),
                      project(rewriter, 5, {1, 2})});
     }
-    LogitSpec spec{et,
+    LogitSpec spec{ct,
                    op.getScale().convertToDouble(),
                    op.getSoftcap() ? std::optional<APFloat>(*op.getSoftcap())
                                    : std::nullopt,
@@ -93,7 +96,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
                    static_cast<bool>(alibiQ)};
     MaskAttr mask = spec.mask;
     Value logits = mapGeneric(
-        rewriter, loc, ins, inMaps, empty(rewriter, loc, sizes, et),
+        rewriter, loc, ins, inMaps, empty(rewriter, loc, sizes, ct),
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           auto index = [&b, l](unsigned d) -> std::function<Value()> {
             return [&b, l, d]() -> Value {
@@ -122,7 +125,7 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
     AffineMap row = project(rewriter, 5, {0, 1, 2, 3});
     Value exps = mapGeneric(
         rewriter, loc, ValueRange{logits, max}, {identity(rewriter, 5), row},
-        empty(rewriter, loc, sizes, et),
+        empty(rewriter, loc, sizes, ct),
         [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
         });
@@ -139,11 +142,13 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           Value w = arith::DivFOp::create(b, l, a[0], a[1]);
           if (!anyMask)
-            return w;
+            return castFloat(b, l, w, et);
           Value none = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                             a[2], maskedLogit(b, l, et));
-          return arith::SelectOp::create(b, l, none,
-                                         floatConst(b, l, et, 0.0), w);
+                                             a[2], maskedLogit(b, l, ct));
+          return castFloat(b, l,
+                           arith::SelectOp::create(
+                               b, l, none, floatConst(b, l, ct, 0.0), w),
+                           et);
         });
     Value result = ungroupHeads(rewriter, loc, weights);
     return replaceWithCast(rewriter, op, result);
@@ -163,13 +168,12 @@ struct WeightsValueLowering : OpConversionPattern<WeightsValueOp> {
     Value w5 = groupHeads(rewriter, loc, adaptor.getWeights(), kvHeads);
     SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, w5, 4);
     sizes.push_back(tensor::getMixedSize(rewriter, loc, v, 3));
-    Value acc = filled(rewriter, loc, sizes, et, 0.0);
     SmallVector<AffineMap> maps = {project(rewriter, 6, {0, 1, 2, 3, 5}),
                                    project(rewriter, 6, {0, 1, 5, 4}),
                                    project(rewriter, 6, {0, 1, 2, 3, 4})};
     SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
-    Value out = multiplyAccumulate(rewriter, loc, w5, v, acc, maps, iters);
+    Value out = contract(rewriter, loc, w5, v, sizes, et, maps, iters);
     Value result = ungroupHeads(rewriter, loc, out);
     return replaceWithCast(rewriter, op, result);
   }

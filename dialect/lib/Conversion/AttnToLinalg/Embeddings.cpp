@@ -50,9 +50,11 @@ struct EmbedLowering : OpConversionPattern<EmbedOp> {
           Value col = linalg::IndexOp::create(b, l, 2);
           Value v = gather(b, l, table, args[0], col);
           if (scale)
-            v = arith::MulFOp::create(
-                b, l, v,
-                floatConst(b, l, v.getType(), scale->convertToDouble()));
+            v = computeWide(b, l, v, [&](Value x) -> Value {
+              return arith::MulFOp::create(
+                  b, l, x,
+                  floatConst(b, l, x.getType(), scale->convertToDouble()));
+            });
           return v;
         });
     rewriter.replaceOp(op, result);
@@ -91,7 +93,8 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
       }
     }
     convSizes.push_back(tensor::getMixedSize(rewriter, loc, weight, 0));
-    Value acc = filled(rewriter, loc, convSizes, et, 0.0);
+    Type ct = accumulatorType(et);
+    Value acc = filled(rewriter, loc, convSizes, ct, 0.0);
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr b, y, x, d, i, j, c;
     bindDims(ctx, b, y, x, d, i, j, c);
@@ -106,7 +109,9 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
             rewriter, loc, TypeRange{acc.getType()}, ValueRange{images, weight},
             ValueRange{acc}, maps, iters,
             [](OpBuilder &nb, Location l, ValueRange a) {
-              Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
+              Type t = a[2].getType();
+              Value m = arith::MulFOp::create(nb, l, castFloat(nb, l, a[0], t),
+                                              castFloat(nb, l, a[1], t));
               linalg::YieldOp::create(
                   nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
             })
@@ -121,9 +126,14 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
           {identity(rewriter, 3), project(rewriter, 3, {2})},
           empty(rewriter, loc, tensor::getMixedSizes(rewriter, loc, result),
                 et),
-          [](OpBuilder &b, Location l, ValueRange a) -> Value {
-            return arith::AddFOp::create(b, l, a[0], a[1]);
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            return castFloat(
+                b, l,
+                arith::AddFOp::create(b, l, a[0], castFloat(b, l, a[1], ct)),
+                et);
           });
+    } else {
+      result = convertElements(rewriter, loc, result, et);
     }
     return replaceWithCast(rewriter, op, result);
   }
@@ -149,7 +159,9 @@ struct SinusoidalAddLowering : OpConversionPattern<SinusoidalAddOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getX();
     Type et = op.getType().getElementType();
-    Value hidden = dimAsFloat(rewriter, loc, x, 2, et);
+    // The angles in f32 for narrow types (bf16 cannot hold positions).
+    Type ct = accumulatorType(et);
+    Value hidden = dimAsFloat(rewriter, loc, x, 2, ct);
     double base = op.getBase().convertToDouble();
     Value init =
         empty(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), et);
@@ -167,13 +179,15 @@ struct SinusoidalAddLowering : OpConversionPattern<SinusoidalAddOp> {
               b, l, arith::CmpIPredicate::eq, odd,
               arith::ConstantIndexOp::create(b, l, 0));
           Value freq =
-              inverseFrequency(b, l, intToFloat(b, l, i, et), hidden, base);
+              inverseFrequency(b, l, intToFloat(b, l, i, ct), hidden, base);
           Value angle =
-              arith::MulFOp::create(b, l, intToFloat(b, l, a[1], et), freq);
+              arith::MulFOp::create(b, l, intToFloat(b, l, a[1], ct), freq);
           Value pe = arith::SelectOp::create(
               b, l, isEven, math::SinOp::create(b, l, angle),
               math::CosOp::create(b, l, angle));
-          return arith::AddFOp::create(b, l, a[0], pe);
+          return castFloat(
+              b, l, arith::AddFOp::create(b, l, castFloat(b, l, a[0], ct), pe),
+              et);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -220,6 +234,9 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     }
     // Dynamic head_dim: only fraction 1 is allowed (verifier).
     Type et = op.getType().getElementType();
+    // Tables and rotation in f32 for narrow types (bf16 cannot hold
+    // positions); the rotated values are rounded once.
+    Type ct = accumulatorType(et);
     auto posType = cast<RankedTensorType>(positions.getType());
     bool batched = posType.getRank() == 2;
     SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(rewriter, loc, x);
@@ -233,8 +250,8 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
                  .getResult();
     }
     Value rotaryF =
-        rotary > 0 ? floatConst(rewriter, loc, et, static_cast<double>(rotary))
-                   : dimAsFloat(rewriter, loc, x, 3, et);
+        rotary > 0 ? floatConst(rewriter, loc, ct, static_cast<double>(rotary))
+                   : dimAsFloat(rewriter, loc, x, 3, ct);
 
     // cos/sin tables: [B, S, R/2] or [S, R/2].
     SmallVector<OpFoldResult> tableSizes;
@@ -252,8 +269,8 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     SmallVector<AffineMap> tableMaps = {project(rewriter, tRank, posDims),
                                         identity(rewriter, tRank),
                                         identity(rewriter, tRank)};
-    Value cosInit = empty(rewriter, loc, tableSizes, et);
-    Value sinInit = empty(rewriter, loc, tableSizes, et);
+    Value cosInit = empty(rewriter, loc, tableSizes, ct);
+    Value sinInit = empty(rewriter, loc, tableSizes, ct);
     SmallVector<utils::IteratorType> tIters(tRank,
                                             utils::IteratorType::parallel);
     auto table = linalg::GenericOp::create(
@@ -261,11 +278,11 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
         ValueRange{positions}, ValueRange{cosInit, sinInit}, tableMaps, tIters,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value i = intToFloat(b, l, linalg::IndexOp::create(b, l, tRank - 1),
-                               et);
-          Value pos = intToFloat(b, l, a[0], et);
+                               ct);
+          Value pos = intToFloat(b, l, a[0], ct);
           if (scaleFactor != 1.0)
             pos = arith::DivFOp::create(b, l, pos,
-                                        floatConst(b, l, et, scaleFactor));
+                                        floatConst(b, l, ct, scaleFactor));
           Value angle = arith::MulFOp::create(
               b, l, pos, inverseFrequency(b, l, i, rotaryF, base));
           linalg::YieldOp::create(b, l,
@@ -301,13 +318,18 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
                         init,
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                           // first:  x1 cos - x2 sin; second: x2 cos + x1 sin
+                          Value x1 = castFloat(b, l, a[0], ct);
+                          Value x2 = castFloat(b, l, a[1], ct);
+                          Value y;
                           if (first)
-                            return arith::SubFOp::create(
-                                b, l, arith::MulFOp::create(b, l, a[0], a[2]),
-                                arith::MulFOp::create(b, l, a[1], a[3]));
-                          return arith::AddFOp::create(
-                              b, l, arith::MulFOp::create(b, l, a[1], a[2]),
-                              arith::MulFOp::create(b, l, a[0], a[3]));
+                            y = arith::SubFOp::create(
+                                b, l, arith::MulFOp::create(b, l, x1, a[2]),
+                                arith::MulFOp::create(b, l, x2, a[3]));
+                          else
+                            y = arith::AddFOp::create(
+                                b, l, arith::MulFOp::create(b, l, x2, a[2]),
+                                arith::MulFOp::create(b, l, x1, a[3]));
+                          return castFloat(b, l, y, et);
                         });
     };
     Value y1 = rotate(true), y2 = rotate(false);

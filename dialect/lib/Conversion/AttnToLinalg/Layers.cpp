@@ -39,10 +39,12 @@ struct NormLowering : OpConversionPattern<NormOp> {
     Location loc = op.getLoc();
     auto type = op.getType();
     Type et = type.getElementType();
+    // The statistics and the normalisation in f32 for narrow types.
+    Type ct = accumulatorType(et);
     unsigned rank = type.getRank();
-    Value n = dimAsFloat(rewriter, loc, x, rank - 1, et);
-    Value eps = floatConst(rewriter, loc, et, op.getEps().convertToDouble());
-    Value one = floatConst(rewriter, loc, et, 1.0);
+    Value n = dimAsFloat(rewriter, loc, x, rank - 1, ct);
+    Value eps = floatConst(rewriter, loc, ct, op.getEps().convertToDouble());
+    Value one = floatConst(rewriter, loc, ct, 1.0);
     bool layer = op.getKind() == NormKind::Layer;
     bool zeroCentered = op.getZeroCentered();
 
@@ -52,7 +54,7 @@ struct NormLowering : OpConversionPattern<NormOp> {
     // Row mean (layer norm only).
     Value mean;
     if (layer) {
-      Value sum = reduceLastDim(rewriter, loc, x, 0.0, add);
+      Value sum = reduceLastDim(rewriter, loc, x, 0.0, add, ct);
       mean = mapElementwise(rewriter, loc, ValueRange{sum},
                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                               return arith::DivFOp::create(b, l, a[0], n);
@@ -60,7 +62,7 @@ struct NormLowering : OpConversionPattern<NormOp> {
     }
     // Row mean of squares (rms) or of squared deviations (layer).
     Value init = filled(rewriter, loc, sizesWithout(rewriter, loc, x, rank - 1),
-                        et, 0.0);
+                        ct, 0.0);
     SmallVector<Value> ins = {x};
     SmallVector<AffineMap> maps = {identity(rewriter, rank)};
     if (layer) {
@@ -75,8 +77,8 @@ struct NormLowering : OpConversionPattern<NormOp> {
             rewriter, loc, TypeRange{init.getType()}, ins, ValueRange{init},
             maps, iters,
             [&](OpBuilder &b, Location l, ValueRange a) {
-              Value d = layer ? arith::SubFOp::create(b, l, a[0], a[1])
-                              : a[0];
+              Value xv = castFloat(b, l, a[0], ct);
+              Value d = layer ? arith::SubFOp::create(b, l, xv, a[1]) : xv;
               Value sq = arith::MulFOp::create(b, l, d, d);
               linalg::YieldOp::create(
                   b, l, ValueRange{arith::AddFOp::create(b, l, a.back(), sq)});
@@ -104,15 +106,16 @@ struct NormLowering : OpConversionPattern<NormOp> {
           Value var = arith::DivFOp::create(b, l, a[1], n);
           Value inv = math::RsqrtOp::create(
               b, l, arith::AddFOp::create(b, l, var, eps));
-          Value centred = layer ? arith::SubFOp::create(b, l, a[0], a[3])
-                                : a[0];
-          Value g = zeroCentered ? arith::AddFOp::create(b, l, one, a[2])
-                                 : a[2];
+          Value xv = castFloat(b, l, a[0], ct);
+          Value centred = layer ? arith::SubFOp::create(b, l, xv, a[3]) : xv;
+          Value gv = castFloat(b, l, a[2], ct);
+          Value g = zeroCentered ? arith::AddFOp::create(b, l, one, gv) : gv;
           Value y = arith::MulFOp::create(
               b, l, arith::MulFOp::create(b, l, centred, inv), g);
           if (bias)
-            y = arith::AddFOp::create(b, l, y, a[layer ? 4 : 3]);
-          return y;
+            y = arith::AddFOp::create(
+                b, l, y, castFloat(b, l, a[layer ? 4 : 3], ct));
+          return castFloat(b, l, y, et);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -142,7 +145,9 @@ struct ActivationLowering : OpConversionPattern<ActivationOp> {
     rewriter.replaceOp(
         op, mapElementwise(rewriter, op.getLoc(), ValueRange{adaptor.getX()},
                            [&](OpBuilder &b, Location l, ValueRange a) {
-                             return activation(b, l, kind, a[0]);
+                             return computeWide(b, l, a[0], [&](Value v) {
+                               return activation(b, l, kind, v);
+                             });
                            }));
     return success();
   }
@@ -158,11 +163,14 @@ struct SoftcapLowering : OpConversionPattern<SoftcapOp> {
         op, mapElementwise(
                 rewriter, op.getLoc(), ValueRange{adaptor.getX()},
                 [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  Type t = a[0].getType();
-                  Value th = math::TanhOp::create(
-                      b, l,
-                      arith::DivFOp::create(b, l, a[0], floatConst(b, l, t, cap)));
-                  return arith::MulFOp::create(b, l, th, floatConst(b, l, t, cap));
+                  return computeWide(b, l, a[0], [&](Value x) -> Value {
+                    Type t = x.getType();
+                    Value th = math::TanhOp::create(
+                        b, l,
+                        arith::DivFOp::create(b, l, x, floatConst(b, l, t, cap)));
+                    return arith::MulFOp::create(b, l, th,
+                                                 floatConst(b, l, t, cap));
+                  });
                 }));
     return success();
   }
@@ -190,14 +198,18 @@ struct MlpLowering : OpConversionPattern<MlpOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Activation kind = op.getActivation();
+    // The hidden activations stay in f32 for narrow types (no rounding
+    // inside the op).
+    Type et = op.getType().getElementType();
+    Type ct = accumulatorType(et);
     Value h = linearLastDim(rewriter, loc, adaptor.getX(), adaptor.getUp(),
-                            adaptor.getUpBias());
+                            adaptor.getUpBias(), ct);
     h = mapElementwise(rewriter, loc, ValueRange{h},
                        [&](OpBuilder &b, Location l, ValueRange a) {
                          return activation(b, l, kind, a[0]);
                        });
     Value y = linearLastDim(rewriter, loc, h, adaptor.getDown(),
-                            adaptor.getDownBias());
+                            adaptor.getDownBias(), et);
     return replaceWithCast(rewriter, op, y);
   }
 };
@@ -209,17 +221,19 @@ struct GatedMlpLowering : OpConversionPattern<GatedMlpOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Activation kind = op.getActivation();
+    Type et = op.getType().getElementType();
+    Type ct = accumulatorType(et);
     Value gate = linearLastDim(rewriter, loc, adaptor.getX(), adaptor.getGate(),
-                               adaptor.getGateBias());
+                               adaptor.getGateBias(), ct);
     Value up = linearLastDim(rewriter, loc, adaptor.getX(), adaptor.getUp(),
-                             adaptor.getUpBias());
+                             adaptor.getUpBias(), ct);
     Value h = mapElementwise(
         rewriter, loc, ValueRange{gate, up},
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::MulFOp::create(b, l, activation(b, l, kind, a[0]), a[1]);
         });
     Value y = linearLastDim(rewriter, loc, h, adaptor.getDown(),
-                            adaptor.getDownBias());
+                            adaptor.getDownBias(), et);
     return replaceWithCast(rewriter, op, y);
   }
 };
@@ -234,13 +248,13 @@ struct UnembedLowering : OpConversionPattern<UnembedOp> {
     Value x = adaptor.getX(), table = adaptor.getTable();
     SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, x, 2);
     sizes.push_back(tensor::getMixedSize(rewriter, loc, table, 0));
-    Value acc = filled(rewriter, loc, sizes, op.getType().getElementType(), 0.0);
     SmallVector<AffineMap> maps = {project(rewriter, 4, {0, 1, 3}),
                                    project(rewriter, 4, {2, 3}),
                                    project(rewriter, 4, {0, 1, 2})};
     SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
-    Value y = multiplyAccumulate(rewriter, loc, x, table, acc, maps, iters);
+    Value y = contract(rewriter, loc, x, table, sizes,
+                       op.getType().getElementType(), maps, iters);
     return replaceWithCast(rewriter, op, y);
   }
 };
@@ -266,8 +280,9 @@ struct PoolLowering : OpConversionPattern<PoolOp> {
                                               sizes, strides);
     } else {
       // Mean over the sequence: [B, S, D] -> [B, D].
-      Value n = dimAsFloat(rewriter, loc, x, 1, et);
-      Value acc = filled(rewriter, loc, sizesWithout(rewriter, loc, x, 1), et,
+      Type ct = accumulatorType(et);
+      Value n = dimAsFloat(rewriter, loc, x, 1, ct);
+      Value acc = filled(rewriter, loc, sizesWithout(rewriter, loc, x, 1), ct,
                          0.0);
       SmallVector<AffineMap> maps = {identity(rewriter, 3),
                                      project(rewriter, 3, {0, 2})};
@@ -280,13 +295,16 @@ struct PoolLowering : OpConversionPattern<PoolOp> {
                       [](OpBuilder &b, Location l, ValueRange a) {
                         linalg::YieldOp::create(
                             b, l,
-                            ValueRange{arith::AddFOp::create(b, l, a[1], a[0])});
+                            ValueRange{arith::AddFOp::create(
+                                b, l, a[1], castFloat(b, l, a[0], a[1].getType()))});
                       })
                       .getResult(0);
-      result = mapElementwise(rewriter, loc, ValueRange{sum},
-                              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                return arith::DivFOp::create(b, l, a[0], n);
-                              });
+      result = mapGeneric(
+          rewriter, loc, ValueRange{sum}, {identity(rewriter, 2)},
+          empty(rewriter, loc, tensor::getMixedSizes(rewriter, loc, sum), et),
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            return castFloat(b, l, arith::DivFOp::create(b, l, a[0], n), et);
+          });
     }
     return replaceWithCast(rewriter, op, result);
   }

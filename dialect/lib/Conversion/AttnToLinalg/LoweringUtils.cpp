@@ -99,11 +99,13 @@ Value lowering::mapElementwise(OpBuilder &b, Location loc, ValueRange inputs,
 }
 
 Value lowering::reduceLastDim(OpBuilder &b, Location loc, Value x,
-                              double initValue, BodyFn body) {
+                              double initValue, BodyFn body, Type accType) {
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
-  Value init = filled(b, loc, sizesWithout(b, loc, x, rank - 1),
-                      type.getElementType(), initValue);
+  if (!accType)
+    accType = type.getElementType();
+  Value init = filled(b, loc, sizesWithout(b, loc, x, rank - 1), accType,
+                      initValue);
   SmallVector<unsigned> outer;
   for (unsigned i = 0; i + 1 < rank; ++i)
     outer.push_back(i);
@@ -114,9 +116,47 @@ Value lowering::reduceLastDim(OpBuilder &b, Location loc, Value x,
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
       maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+        Value elem = castFloat(nb, nloc, args[0], accType);
+        linalg::YieldOp::create(nb, nloc,
+                                body(nb, nloc, ValueRange{elem, args[1]}));
       });
   return generic.getResult(0);
+}
+
+bool lowering::isNarrowFloat(Type t) {
+  auto ft = dyn_cast<FloatType>(t);
+  return ft && ft.getWidth() < 32;
+}
+
+Type lowering::accumulatorType(Type t) {
+  return isNarrowFloat(t) ? Float32Type::get(t.getContext()) : t;
+}
+
+Value lowering::castFloat(OpBuilder &b, Location loc, Value v, Type t) {
+  if (v.getType() == t)
+    return v;
+  if (cast<FloatType>(v.getType()).getWidth() < cast<FloatType>(t).getWidth())
+    return arith::ExtFOp::create(b, loc, t, v);
+  return arith::TruncFOp::create(b, loc, t, v);
+}
+
+Value lowering::convertElements(OpBuilder &b, Location loc, Value x,
+                                Type et) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (type.getElementType() == et)
+    return x;
+  Value init = empty(b, loc, tensor::getMixedSizes(b, loc, x), et);
+  return mapGeneric(b, loc, ValueRange{x}, {identity(b, type.getRank())},
+                    init, [&](OpBuilder &nb, Location l, ValueRange a) {
+                      return castFloat(nb, l, a[0], et);
+                    });
+}
+
+Value lowering::computeWide(OpBuilder &b, Location loc, Value x,
+                            function_ref<Value(Value)> fn) {
+  Type t = x.getType();
+  Type wide = accumulatorType(t);
+  return castFloat(b, loc, fn(castFloat(b, loc, x, wide)), t);
 }
 
 /// Adds `bias` (last dim) to `y`.
@@ -133,11 +173,38 @@ static Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
       });
 }
 
+/// `y` (the accumulator type) plus `bias` if any, as element type `et`.
+static Value finishLinear(OpBuilder &b, Location loc, Value y, Value bias,
+                          Type et) {
+  auto type = cast<RankedTensorType>(y.getType());
+  if (type.getElementType() == et)
+    return bias ? addBias(b, loc, y, bias) : y;
+  if (!bias)
+    return lowering::convertElements(b, loc, y, et);
+  unsigned rank = type.getRank();
+  Type acc = type.getElementType();
+  return lowering::mapGeneric(
+      b, loc, ValueRange{y, bias},
+      {lowering::identity(b, rank), lowering::project(b, rank, {rank - 1})},
+      lowering::empty(b, loc, tensor::getMixedSizes(b, loc, y), et),
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        Value sum = arith::AddFOp::create(
+            nb, nloc, a[0], lowering::castFloat(nb, nloc, a[1], acc));
+        return lowering::castFloat(nb, nloc, sum, et);
+      });
+}
+
 Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
-                              Value bias) {
+                              Value bias, Type resultType) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(w.getType());
-  Type et = xType.getElementType();
+  Type et = resultType ? resultType : xType.getElementType();
+  // The accumulator: f32 when any operand is narrow (matmul's body extends
+  // its inputs to the output type), the common type otherwise.
+  Type accType = accumulatorType(xType.getElementType());
+  if (accumulatorType(wType.getElementType()) != accType ||
+      accumulatorType(et) != accType)
+    accType = Float32Type::get(b.getContext());
   int64_t rank = xType.getRank();
   MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
@@ -156,7 +223,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   if (dynamicLead > 1) {
     SmallVector<OpFoldResult> sizes(xSizes);
     sizes.back() = outSize;
-    Value acc = filled(b, loc, sizes, et, 0.0);
+    Value acc = filled(b, loc, sizes, accType, 0.0);
     // dims: leading..., n, k
     int64_t numDims = rank + 1;
     SmallVector<AffineExpr> lead;
@@ -174,8 +241,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
                                          ValueRange{x, w}, ValueRange{acc},
                                          maps)
                   .getResult(0);
-    if (bias)
-      y = addBias(b, loc, y, bias);
+    y = finishLinear(b, loc, y, bias, et);
     if (y.getType() != outType)
       y = tensor::CastOp::create(b, loc, outType, y);
     return y;
@@ -184,7 +250,8 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   // [d0, ..., dn-2, in] -> [M, in]
   Value x2 = x;
   if (rank == 1) {
-    auto t = RankedTensorType::get({1, xType.getDimSize(0)}, et);
+    auto t = RankedTensorType::get({1, xType.getDimSize(0)},
+                                   xType.getElementType());
     x2 = tensor::ExpandShapeOp::create(
         b, loc, t, x, SmallVector<ReassociationIndices>{{0, 1}},
         SmallVector<OpFoldResult>{b.getIndexAttr(1), xSizes[0]});
@@ -197,7 +264,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   }
   SmallVector<OpFoldResult> mSizes = {tensor::getMixedSize(b, loc, x2, 0),
                                       outSize};
-  Value acc = filled(b, loc, mSizes, et, 0.0);
+  Value acc = filled(b, loc, mSizes, accType, 0.0);
   // y[m, n] = sum_k x[m, k] * w[n, k]: w is [out, in] (PyTorch layout).
   AffineExpr m, n, k;
   bindDims(ctx, m, n, k);
@@ -207,9 +274,7 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   auto matmul = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
                                          ValueRange{x2, w}, ValueRange{acc});
   matmul.setIndexingMapsAttr(maps);
-  Value y = matmul.getResult(0);
-  if (bias)
-    y = addBias(b, loc, y, bias);
+  Value y = finishLinear(b, loc, matmul.getResult(0), bias, et);
   if (rank == 2)
     return y;
   // [M, out] -> [d0, ..., dn-2, out]
@@ -294,11 +359,22 @@ Value lowering::multiplyAccumulate(OpBuilder &b, Location loc, Value lhs,
              b, loc, TypeRange{acc.getType()}, ValueRange{lhs, rhs},
              ValueRange{acc}, maps, iterators,
              [](OpBuilder &nb, Location l, ValueRange a) {
-               Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
+               Type t = a[2].getType();
+               Value m = arith::MulFOp::create(nb, l, castFloat(nb, l, a[0], t),
+                                               castFloat(nb, l, a[1], t));
                linalg::YieldOp::create(
                    nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
              })
       .getResult(0);
+}
+
+Value lowering::contract(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         ArrayRef<OpFoldResult> sizes, Type et,
+                         ArrayRef<AffineMap> maps,
+                         ArrayRef<utils::IteratorType> iterators) {
+  Value acc = filled(b, loc, sizes, accumulatorType(et), 0.0);
+  Value sum = multiplyAccumulate(b, loc, lhs, rhs, acc, maps, iterators);
+  return convertElements(b, loc, sum, et);
 }
 
 LogicalResult lowering::replaceWithCast(ConversionPatternRewriter &rewriter,
