@@ -1,14 +1,24 @@
 // Mixed precision in the attn -> linalg lowering: bf16/f16 are storage
-// types. Contractions sum in an f32 accumulator (extf on the narrow inputs,
-// one truncf at the end); norm statistics, the softmax and RoPE's angles are
+// types. Contractions sum in an f32 accumulator; their narrow operands are
+// extended (extf, exact) by an elementwise generic before the contraction,
+// so that the contraction is all-f32 and the CPU pipeline's
+// attnc-vectorize-contractions matches it; one truncf at the end. Norm
+// statistics, the softmax and RoPE's angles are
 // f32; each op's result is rounded once to its element type. f32 ops get no
 // extf/truncf at all (the f32 IR is checked by convert-attn-to-linalg.mlir).
 // The numbers: tests/e2e/compiled_vs_reference.py's bfloat16/float16 runs.
 // RUN: attnc-opt %s -convert-attn-to-linalg -canonicalize -cse -split-input-file | FileCheck %s
 
 // CHECK-LABEL: func.func @linear_bf16
+// CHECK: %[[XF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x?x64xbf16>) outs(%{{.*}} : tensor<2x?x64xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[WF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<32x64xbf16>) outs(%{{.*}} : tensor<32x64xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[X2:.*]] = tensor.collapse_shape %[[XF]]
 // CHECK: %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x32xf32>)
-// CHECK: %[[MM:.*]] = linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<32x64xbf16>) outs(%[[ACC]] : tensor<?x32xf32>)
+// CHECK: %[[MM:.*]] = linalg.matmul {{.*}} ins(%[[X2]], %[[WF]] : tensor<?x64xf32>, tensor<32x64xf32>) outs(%[[ACC]] : tensor<?x32xf32>)
 // The bias is added in f32, then one rounding.
 // CHECK: linalg.generic {{.*}} ins(%[[MM]], %{{.*}} : tensor<?x32xf32>, tensor<32xbf16>) outs(%{{.*}} : tensor<?x32xbf16>)
 // CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[B:.*]]: bf16, %{{.*}}: bf16):
@@ -52,9 +62,10 @@ func.func @rms_bf16(%x: tensor<1x?x64xbf16>, %g: tensor<64xbf16>) -> tensor<1x?x
 // The hidden activations stay f32 inside the op: the down projection reads
 // them in f32 with the bf16 weight.
 // CHECK-LABEL: func.func @gated_mlp_bf16
-// CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<256x64xbf16>) outs(%{{.*}} : tensor<?x256xf32>)
+// CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<256x64xf32>) outs(%{{.*}} : tensor<?x256xf32>)
 // CHECK: math.exp %{{.*}} : f32
-// CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x256xf32>, tensor<64x256xbf16>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<64x256xbf16>) outs(%{{.*}} : tensor<64x256xf32>)
+// CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x256xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<?x64xf32>)
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK-NOT: arith.truncf
 // CHECK: return
@@ -70,11 +81,12 @@ func.func @gated_mlp_bf16(%x: tensor<1x?x64xbf16>, %up: tensor<256x64xbf16>, %do
 // rounded to f16 and summed against V in f32.
 // CHECK-LABEL: func.func @sdpa_f16
 // CHECK-DAG: %[[MASKED:.*]] = arith.constant -2.{{[0-9]+}}E+38 : f32
-// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2x1x4x8xf16>, tensor<1x2x4x8xf16>) outs(%{{.*}} : tensor<1x2x1x4x4xf32>)
-// CHECK-NEXT: ^bb0(%[[Q:.*]]: f16, %[[K:.*]]: f16, %[[ACC:.*]]: f32):
-// CHECK-NEXT: %[[QE:.*]] = arith.extf %[[Q]] : f16 to f32
-// CHECK-NEXT: %[[KE:.*]] = arith.extf %[[K]] : f16 to f32
-// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[QE]], %[[KE]] : f32
+// CHECK: %[[QF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x2x1x4x8xf16>) outs(%{{.*}} : tensor<1x2x1x4x8xf32>)
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: %[[KF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x2x4x8xf16>) outs(%{{.*}} : tensor<1x2x4x8xf32>)
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[QF]], %[[KF]] : tensor<1x2x1x4x8xf32>, tensor<1x2x4x8xf32>) outs(%{{.*}} : tensor<1x2x1x4x4xf32>)
+// CHECK-NEXT: ^bb0(%[[Q:.*]]: f32, %[[K:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[Q]], %[[K]] : f32
 // CHECK-NEXT: %[[N:.*]] = arith.addf %[[ACC]], %[[P]] : f32
 // CHECK-NEXT: linalg.yield %[[N]] : f32
 // CHECK: arith.select %{{.*}}, %{{.*}}, %[[MASKED]] : f32
@@ -83,7 +95,8 @@ func.func @gated_mlp_bf16(%x: tensor<1x?x64xbf16>, %up: tensor<256x64xbf16>, %do
 // CHECK: %[[W:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x1x4x4xf16>)
 // CHECK: arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK: arith.truncf %{{.*}} : f32 to f16
-// CHECK: %[[O:.*]] = linalg.generic {{.*}} ins(%[[W]], %{{.*}} : tensor<1x2x1x4x4xf16>, tensor<1x2x4x8xf16>) outs(%{{.*}} : tensor<1x2x1x4x8xf32>)
+// CHECK: %[[WF:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<1x2x1x4x4xf16>) outs(%{{.*}} : tensor<1x2x1x4x4xf32>)
+// CHECK: %[[O:.*]] = linalg.generic {{.*}} ins(%[[WF]], %{{.*}} : tensor<1x2x1x4x4xf32>, tensor<1x2x4x8xf32>) outs(%{{.*}} : tensor<1x2x1x4x8xf32>)
 // CHECK: linalg.generic {{.*}} ins(%[[O]] : tensor<1x2x1x4x8xf32>) outs(%{{.*}} : tensor<1x2x1x4x8xf16>)
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: arith.truncf %{{.*}} : f32 to f16
@@ -110,8 +123,7 @@ func.func @rope_bf16(%x: tensor<1x4x?x16xbf16>, %p: tensor<?xi32>) -> tensor<1x4
 
 // Unembedding against a bf16 table: f32 sum, one rounding.
 // CHECK-LABEL: func.func @unembed_bf16
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x?x64xbf16>, tensor<128x64xbf16>) outs(%{{.*}} : tensor<1x?x128xf32>)
-// CHECK: arith.extf
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x?x64xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<1x?x128xf32>)
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 func.func @unembed_bf16(%x: tensor<1x?x64xbf16>, %t: tensor<128x64xbf16>) -> tensor<1x?x128xbf16> {
   %0 = attn.unembed %x, %t : tensor<1x?x64xbf16>, tensor<128x64xbf16> -> tensor<1x?x128xbf16>

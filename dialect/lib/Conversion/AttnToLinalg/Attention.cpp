@@ -40,6 +40,10 @@ struct QueryKeyLowering : OpConversionPattern<QueryKeyOp> {
     Type ct = accumulatorType(et);
     int64_t kvHeads = op.getKey().getType().getDimSize(1);
     Value q5 = groupHeads(rewriter, loc, q, kvHeads);
+    // Narrow q/k extended once (exact): an all-f32 contraction, which the
+    // CPU pipeline vectorizes.
+    q5 = convertElements(rewriter, loc, q5, ct);
+    k = convertElements(rewriter, loc, k, ct);
 
     // scores[b, k, g, i, j] = sum_d q[b, k, g, i, d] * key[b, k, j, d]
     SmallVector<OpFoldResult> sizes = sizesWithout(rewriter, loc, q5, 4);

@@ -205,6 +205,12 @@ Value lowering::linearLastDim(OpBuilder &b, Location loc, Value x, Value w,
   if (accumulatorType(wType.getElementType()) != accType ||
       accumulatorType(et) != accType)
     accType = Float32Type::get(b.getContext());
+  // Narrow operands are extended once, before the contraction (exact), so
+  // that it is an all-f32 contraction that the CPU pipeline vectorizes.
+  x = convertElements(b, loc, x, accType);
+  w = convertElements(b, loc, w, accType);
+  xType = cast<RankedTensorType>(x.getType());
+  wType = cast<RankedTensorType>(w.getType());
   int64_t rank = xType.getRank();
   MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
@@ -372,7 +378,12 @@ Value lowering::contract(OpBuilder &b, Location loc, Value lhs, Value rhs,
                          ArrayRef<OpFoldResult> sizes, Type et,
                          ArrayRef<AffineMap> maps,
                          ArrayRef<utils::IteratorType> iterators) {
-  Value acc = filled(b, loc, sizes, accumulatorType(et), 0.0);
+  Type accType = accumulatorType(et);
+  Value acc = filled(b, loc, sizes, accType, 0.0);
+  // Narrow operands extended once, before the contraction (see
+  // linearLastDim).
+  lhs = convertElements(b, loc, lhs, accType);
+  rhs = convertElements(b, loc, rhs, accType);
   Value sum = multiplyAccumulate(b, loc, lhs, rhs, acc, maps, iterators);
   return convertElements(b, loc, sum, et);
 }
