@@ -8,6 +8,7 @@
 // extf/truncf at all (the f32 IR is checked by convert-attn-to-linalg.mlir).
 // The numbers: tests/e2e/compiled_vs_reference.py's bfloat16/float16 runs.
 // RUN: attnc-opt %s -convert-attn-to-linalg -canonicalize -cse -split-input-file | FileCheck %s
+// RUN: attnc-opt %s -split-input-file --attn-flash-attention="polynomial-exp=false" --canonicalize --cse | FileCheck %s --check-prefix=FLASH
 
 // CHECK-LABEL: func.func @linear_bf16
 // CHECK: %[[XF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x?x64xbf16>) outs(%{{.*}} : tensor<2x?x64xf32>)
@@ -128,4 +129,29 @@ func.func @rope_bf16(%x: tensor<1x4x?x16xbf16>, %p: tensor<?xi32>) -> tensor<1x4
 func.func @unembed_bf16(%x: tensor<1x?x64xbf16>, %t: tensor<128x64xbf16>) -> tensor<1x?x128xbf16> {
   %0 = attn.unembed %x, %t : tensor<1x?x64xbf16>, tensor<128x64xbf16> -> tensor<1x?x128xbf16>
   return %0 : tensor<1x?x128xbf16>
+}
+
+// -----
+
+// A bf16 KV cache in an f32 model (attnc compile --incremental --cache-dtype
+// bf16): attn.sdpa takes the narrower key/value as they are. Decomposed, the
+// key and value are extended for the f32 contractions; nothing is rounded.
+// CHECK-LABEL: func.func @sdpa_bf16_kv
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x2x?x8xbf16>) outs(%{{.*}} : tensor<1x2x?x8xf32>)
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK-NOT: arith.truncf
+// CHECK: return %{{.*}} : tensor<1x4x4x8xf32>
+// With flash attention, each key/value tile is extended inside the key loop:
+// FLASH-LABEL: func.func @sdpa_bf16_kv
+// FLASH: scf.for
+// FLASH: linalg.generic {{.*}} ins(%{{.*}} : tensor<?x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>)
+// FLASH: arith.extf %{{.*}} : bf16 to f32
+// FLASH: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<?x8xf32>) {{.*}} attrs = {attnc.serial}
+// FLASH: linalg.generic {{.*}} ins(%{{.*}} : tensor<?x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>)
+// FLASH: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x?xf32>, tensor<?x8xf32>) {{.*}} attrs = {attnc.serial}
+// FLASH-NOT: arith.truncf
+// FLASH: return
+func.func @sdpa_bf16_kv(%q: tensor<1x4x4x8xf32>, %k: tensor<1x2x?x8xbf16>, %v: tensor<1x2x?x8xbf16>) -> tensor<1x4x4x8xf32> {
+  %0 = attn.sdpa %q, %k, %v mask(full) scale(0.5) : tensor<1x4x4x8xf32>, tensor<1x2x?x8xbf16>, tensor<1x2x?x8xbf16> -> tensor<1x4x4x8xf32>
+  return %0 : tensor<1x4x4x8xf32>
 }

@@ -604,9 +604,26 @@ func.func @f(%q: tensor<2x8x?x64xf32>, %k: tensor<1x2x?x64xf32>) {
 
 // -----
 
-func.func @f(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf16>) {
-  // expected-error @+1 {{expected key element type 'f32' (query), found 'f16'}}
-  %0 = attn.query_key %q, %k mask(full) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf16> -> tensor<1x8x?x?xf32>
+// A key may be narrower than the query (a bf16 KV cache), never wider.
+func.func @f(%q: tensor<1x8x?x64xf16>, %k: tensor<1x2x?x64xf32>) {
+  // expected-error @+1 {{expected key element type 'f16' (query) or a narrower float, found 'f32'}}
+  %0 = attn.query_key %q, %k mask(full) scale(0.125) : tensor<1x8x?x64xf16>, tensor<1x2x?x64xf32> -> tensor<1x8x?x?xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xf32>) {
+  // expected-error @+1 {{expected value element type 'bf16' (key) or a narrower float, found 'f32'}}
+  %0 = attn.sdpa %q, %k, %v mask(causal) scale(0.125) : tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xf32> -> tensor<1x8x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%w: tensor<1x8x4x6xf16>, %v: tensor<1x2x6x32xf32>) {
+  // expected-error @+1 {{expected value element type 'f16' (weights) or a narrower float, found 'f32'}}
+  %0 = attn.weights_value %w, %v : tensor<1x8x4x6xf16>, tensor<1x2x6x32xf32> -> tensor<1x8x4x32xf16>
   return
 }
 

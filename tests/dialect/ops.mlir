@@ -135,6 +135,18 @@ func.func @attention(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: ten
   return %o, %o2, %o4 : tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
 }
 
+// A KV cache narrower than the model: bf16 keys/values, f32 query.
+// CHECK-LABEL: func.func @narrow_kv
+// CHECK: attn.query_key %{{.*}}, %{{.*}} mask(causal) scale(1.250000e-01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xbf16> -> tensor<1x8x?x?xf32>
+// CHECK: attn.weights_value %{{.*}}, %{{.*}} : tensor<1x8x?x?xf32>, tensor<1x2x?x32xbf16> -> tensor<1x8x?x32xf32>
+// CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} mask(causal) scale(1.250000e-01) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xbf16>, tensor<1x2x?x32xf16> -> tensor<1x8x?x32xf32>
+func.func @narrow_kv(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x32xbf16>, %v16: tensor<1x2x?x32xf16>) -> (tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>) {
+  %w = attn.query_key %q, %k mask(causal) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xbf16> -> tensor<1x8x?x?xf32>
+  %o = attn.weights_value %w, %v : tensor<1x8x?x?xf32>, tensor<1x2x?x32xbf16> -> tensor<1x8x?x32xf32>
+  %o2 = attn.sdpa %q, %k, %v16 mask(causal) scale(0.125) : tensor<1x8x?x64xf32>, tensor<1x2x?x64xbf16>, tensor<1x2x?x32xf16> -> tensor<1x8x?x32xf32>
+  return %o, %o2 : tensor<1x8x?x32xf32>, tensor<1x8x?x32xf32>
+}
+
 // CHECK-LABEL: func.func @mixed
 func.func @mixed(%q: tensor<1x4x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>,
                  %pk: tensor<1x2x?x16xf32>, %pv: tensor<1x2x?x16xf32>)

@@ -360,11 +360,19 @@ Value Importer::cachedAttention(int64_t layer, Value q, Value k, Value v,
   std::optional<int64_t> window = c.layers[size_t(layer)].window;
   auto mask = window ? attn::MaskAttr::get(&ctx, attn::MaskKind::Local, *window)
                      : attn::MaskAttr::get(&ctx, attn::MaskKind::Full);
-  // A cache in another dtype is read back in the model's (a full pass over
+  // A cache of a narrower float (bf16 in an f32 model) goes to attn.sdpa
+  // as it is: the lowering extends it tile by tile (flash) or as it reads
+  // it. A wider cache is read back in the model's dtype (a full pass over
   // the cache per step; only with --cache-dtype).
+  auto kvOperand = [&](Value cache) {
+    Type cacheEt = cast<RankedTensorType>(cache.getType()).getElementType();
+    if (cacheEt.getIntOrFloatBitWidth() < et.getIntOrFloatBitWidth())
+      return cache;
+    return convert(cache, et, where);
+  };
   Value o = attn::SdpaOp::create(
-      b, where, q.getType(), q, convert(kc, et, where),
-      convert(vc, et, where), positions, kv.slotPositions,
+      b, where, q.getType(), q, kvOperand(kc), kvOperand(vc), positions,
+      kv.slotPositions,
       kv.allowed, unmaskedPrefix, alibiQ, alibiK, mask,
       b.getF64FloatAttr(c.attention.queryScale), softcap, slopes);
   // The updated caches go back into the caller's buffers: in place (the

@@ -52,6 +52,24 @@ static LogicalResult verifyAlibi(Operation *op, bool hasPositions,
 
 /// Checks shared by query_key and sdpa: query/key shapes, the head mapping,
 /// positions, the allowed mask, scale and softcap.
+/// Key/value element type: `expected` (the query's), or with `narrower` also
+/// a float type narrower than it (a bf16 KV cache in an f32 model: the
+/// lowering extends it, summing in the query's type).
+static LogicalResult kvElementType(Operation *op, StringRef what, Value v,
+                                   Type expected, StringRef why,
+                                   bool narrower) {
+  if (!narrower)
+    return verify::elementType(op, what, v, expected, why);
+  Type found = cast<ShapedType>(v.getType()).getElementType();
+  auto f = dyn_cast<FloatType>(found);
+  auto e = dyn_cast<FloatType>(expected);
+  if (found == expected || (f && e && f.getWidth() < e.getWidth()))
+    return success();
+  return op->emitOpError() << "expected " << what << " element type "
+                           << expected << " (" << why
+                           << ") or a narrower float, found " << found;
+}
+
 static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
                                     Value qPos, Value kPos, Value allowed,
                                     double scale,
@@ -59,7 +77,8 @@ static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
                                     Value alibiQ = nullptr,
                                     Value alibiK = nullptr,
                                     std::optional<ArrayRef<double>> slopes =
-                                        std::nullopt) {
+                                        std::nullopt,
+                                    bool narrowerKey = false) {
   if (failed(verify::rank(op, "query", query, 4, kQueryLayout)) ||
       failed(verify::rank(op, "key", key, 4, kKeyLayout)))
     return failure();
@@ -67,9 +86,10 @@ static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
   if (failed(verify::dim(op, "key batch dim", k[0], q[0], "query")) ||
       failed(verify::dim(op, "key head_dim", k[3], q[3], "query head_dim")) ||
       failed(verify::headGroups(op, q[1], k[1])) ||
-      failed(verify::elementType(
+      failed(kvElementType(
           op, "key", key,
-          cast<RankedTensorType>(query.getType()).getElementType(), "query")))
+          cast<RankedTensorType>(query.getType()).getElementType(), "query",
+          narrowerKey)))
     return failure();
   if (static_cast<bool>(qPos) != static_cast<bool>(kPos))
     return op->emitOpError() << "expected both query and key positions or "
@@ -112,7 +132,8 @@ static LogicalResult verifyQueryKey(Operation *op, Value query, Value key,
 static LogicalResult verifyValue(Operation *op, Value value, StringRef name,
                                  int64_t batch,
                                  int64_t kvHeads, int64_t kvSeq,
-                                 StringRef kvWhy, Type elementType) {
+                                 StringRef kvWhy, Type elementType,
+                                 bool narrower = false) {
   if (failed(verify::rank(op, name, value, 4, kValueLayout)))
     return failure();
   auto v = verify::shapeOf(value);
@@ -121,7 +142,7 @@ static LogicalResult verifyValue(Operation *op, Value value, StringRef name,
       (!ShapedType::isDynamic(kvHeads) &&
        failed(verify::dim(op, n + " kv_heads dim", v[1], kvHeads, kvWhy))) ||
       failed(verify::dim(op, n + " kv_seq dim", v[2], kvSeq, kvWhy)) ||
-      failed(verify::elementType(op, name, value, elementType, kvWhy)))
+      failed(kvElementType(op, name, value, elementType, kvWhy, narrower)))
     return failure();
   return success();
 }
@@ -149,7 +170,7 @@ LogicalResult QueryKeyOp::verify() {
                             getKeyPositions(), getAllowed(),
                             getScale().convertToDouble(), getSoftcap(),
                             getAlibiQueryPositions(), getAlibiKeyPositions(),
-                            getAlibiSlopes())))
+                            getAlibiSlopes(), /*narrowerKey=*/true)))
     return failure();
   return verifyHeadsResult(*this, getResult(), verify::shapeOf(getQuery()),
                            verify::shapeOf(getKey())[2], "kv_seq",
@@ -163,7 +184,7 @@ LogicalResult WeightsValueOp::verify() {
   auto w = verify::shapeOf(getWeights());
   Type et = getWeights().getType().getElementType();
   if (failed(verifyValue(*this, getValue(), "value", w[0], ShapedType::kDynamic, w[3],
-                         "weights", et)) ||
+                         "weights", et, /*narrower=*/true)) ||
       failed(verify::headGroups(*this, w[1], verify::shapeOf(getValue())[1])))
     return failure();
   return verifyHeadsResult(*this, getResult(), w,
@@ -171,15 +192,18 @@ LogicalResult WeightsValueOp::verify() {
 }
 
 LogicalResult SdpaOp::verify() {
+  // Key and value may be a narrower float than the query (a bf16 KV cache
+  // in an f32 model); the result has the query's type.
   if (failed(verifyQueryKey(*this, getQuery(), getKey(), getQueryPositions(),
                             getKeyPositions(), getAllowed(),
                             getScale().convertToDouble(), getSoftcap(),
                             getAlibiQueryPositions(), getAlibiKeyPositions(),
-                            getAlibiSlopes())))
+                            getAlibiSlopes(), /*narrowerKey=*/true)))
     return failure();
   auto k = verify::shapeOf(getKey());
   Type et = getQuery().getType().getElementType();
-  if (failed(verifyValue(*this, getValue(), "value", k[0], k[1], k[2], "key", et)))
+  if (failed(verifyValue(*this, getValue(), "value", k[0], k[1], k[2], "key",
+                         et, /*narrower=*/true)))
     return failure();
   return verifyHeadsResult(*this, getResult(), verify::shapeOf(getQuery()),
                            verify::shapeOf(getValue())[3], "value_dim", et);

@@ -128,6 +128,11 @@ struct Builder {
   }
 
   Value contraction(Value lhs, Value rhs, Value acc, ArrayRef<AffineMap> maps) {
+    // A narrower key/value tile (a bf16 cache in an f32 model) is extended
+    // first, so that the contraction stays all-f32 (vectorized).
+    Type at = cast<RankedTensorType>(acc.getType()).getElementType();
+    lhs = convertElements(b, loc, lhs, at);
+    rhs = convertElements(b, loc, rhs, at);
     SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel,
                                               utils::IteratorType::parallel,
                                               utils::IteratorType::reduction};
