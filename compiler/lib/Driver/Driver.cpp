@@ -111,6 +111,7 @@ int attnc::emitModule(const ModelConfig &config, EmitStage stage,
   ImportOptions importOptions;
   importOptions.returnKV = options.returnKV;
   importOptions.incremental = options.incremental;
+  importOptions.cacheDtype = options.cacheDtype;
   OwningOpRef<ModuleOp> module = importConfig(ctx, config, importOptions);
   if (!module) {
     if (!printer.errors)

@@ -79,6 +79,7 @@ int runCompile(const CompileOptions &o) {
     EmitModuleOptions options;
     options.debugInfo = o.locations;
     options.incremental = o.incremental;
+    options.cacheDtype = o.cacheDtype;
     int code = emitModule(*config, EmitStage::Attn, text, std::cerr, options);
     if (code != 0)
       return kExitInvalidConfig;

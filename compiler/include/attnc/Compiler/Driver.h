@@ -8,6 +8,7 @@
 #define ATTNC_COMPILER_DRIVER_H
 
 #include <iosfwd>
+#include <string>
 
 namespace attnc {
 
@@ -26,6 +27,9 @@ struct EmitModuleOptions {
   bool returnKV = false;
   /// `prefill` and `decode` instead of `forward` (ImportOptions::incremental).
   bool incremental = false;
+  /// With `incremental`: the KV caches' dtype (ImportOptions::cacheDtype;
+  /// empty: the model's).
+  std::string cacheDtype;
 };
 
 /// Imports `config`, verifies the module, lowers it to `stage` and prints it
