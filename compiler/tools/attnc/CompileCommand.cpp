@@ -60,7 +60,7 @@ int runCompile(const CompileOptions &o) {
     std::cerr << "error: give either a config file or --from-mlir FILE\n";
     return kExitUsage;
   }
-  CompileCpuRequest req;
+  CompileRequest req;
   std::optional<ModelConfig> config;
   if (!o.config.empty()) {
     int code = kExitOk;
@@ -90,18 +90,19 @@ int runCompile(const CompileOptions &o) {
     }
     return kExitOk;
   }
+  // What both targets take.
+  req.mlirFile = o.fromMlir;
+  req.output = o.output.empty() ? defaultOutput(o) : o.output;
+  req.emit = o.emit;
+  req.optLevel = o.optLevel;
+  req.dumpDir = o.dumpDir;
+  req.timings = o.timings;
+  req.incremental = o.incremental;
+  req.cacheDtype = o.cacheDtype;
   if (o.target == "cuda") {
     CompileCudaRequest creq;
-    creq.config = req.config;
-    creq.mlirFile = o.fromMlir;
-    creq.output = o.output.empty() ? defaultOutput(o) : o.output;
-    creq.emit = o.emit;
+    static_cast<CompileRequest &>(creq) = req;
     creq.gpuArch = o.gpuArch;
-    creq.optLevel = o.optLevel;
-    creq.dumpDir = o.dumpDir;
-    creq.timings = o.timings;
-    creq.incremental = o.incremental;
-    creq.cacheDtype = o.cacheDtype;
     return compileCuda(creq);
   }
   if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir" ||
@@ -109,16 +110,10 @@ int runCompile(const CompileOptions &o) {
     std::cerr << "error: --emit=" << o.emit << " needs --target cuda\n";
     return kExitUsage;
   }
-  req.mlirFile = o.fromMlir;
-  req.output = o.output.empty() ? defaultOutput(o) : o.output;
-  req.emit = o.emit;
-  req.cpu = o.cpu;
-  req.optLevel = o.optLevel;
-  req.dumpDir = o.dumpDir;
-  req.timings = o.timings;
-  req.incremental = o.incremental;
-  req.cacheDtype = o.cacheDtype;
-  return compileCpu(req);
+  CompileCpuRequest cpuReq;
+  static_cast<CompileRequest &>(cpuReq) = req;
+  cpuReq.cpu = o.cpu;
+  return compileCpu(cpuReq);
 }
 
 } // namespace

@@ -11,26 +11,14 @@
 #ifndef ATTNC_COMPILER_TARGET_COMPILECUDA_H
 #define ATTNC_COMPILER_TARGET_COMPILECUDA_H
 
-#include <string>
+#include "attnc/Compiler/Target/CompileRequest.h"
 
 namespace attnc {
 
-struct ModelConfig;
-
-struct CompileCudaRequest {
-  /// The model: a validated config, or (when null) `mlirFile`.
-  const ModelConfig *config = nullptr;
-  std::string mlirFile;
-  std::string output;
-  /// linalg | gpu-mlir (after the pipeline, before PTX) | ptx | cubin |
-  /// llvm (host LLVM IR) | artifact
-  std::string emit = "artifact";
+/// emit: linalg | gpu-mlir (after the pipeline, before PTX) | ptx | cubin |
+/// llvm (host LLVM IR) | artifact | cpu-emulation.
+struct CompileCudaRequest : CompileRequest {
   std::string gpuArch = "sm_90"; ///< sm_80 or sm_90
-  unsigned optLevel = 3;
-  std::string dumpDir;
-  bool timings = false;
-  bool incremental = false;
-  std::string cacheDtype; ///< ImportOptions::cacheDtype (with incremental)
   /// ptxas to check the PTX with and make the cubin: empty finds one
   /// (findPtxas); "none" skips it.
   std::string ptxas;
