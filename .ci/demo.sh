@@ -28,3 +28,5 @@ echo "==> attnc run --interpret samples/llama-style.yaml (the reference interpre
 echo "==> attnc compile samples/llama-style.yaml --incremental (prefill + decode) and attnc generate"
 "$ATTNC" compile "$ATTNC_ROOT/samples/llama-style.yaml" --incremental -o "$DEMO/llama-style-gen.attnc"
 "$ATTNC" generate "$DEMO/llama-style-gen.attnc" --weights "$DEMO/llama-style.safetensors" --tokens 1,2,3,4,5,6,7,8 --max-new 32
+echo "==> attnc compile samples/llama-style.yaml --target cuda (PTX, + cubin when ptxas is found; no GPU needed to compile)"
+"$ATTNC" compile "$ATTNC_ROOT/samples/llama-style.yaml" --target cuda -o "$DEMO/llama-style-cuda.attnc" --timings
