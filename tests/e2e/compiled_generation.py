@@ -3,7 +3,8 @@ against the full forward and the PyTorch generation goldens; stdlib only.
 
 Usage: compiled_generation.py ATTNC SOURCE_DIR TMPDIR [--seed N]
 
-1. Decode vs forward, for samples llama-style, gpt2-small and gemma2-style
+1. Decode vs forward, for every decoder sample (llama-style, llama2-7b,
+   gpt2-small, gemma2-style, cross-attention, multimodal)
    shrunk as compiled_vs_reference.py shrinks them (2 layers, vocab <= 512,
    float32, local windows cut to 3): fresh weights, a random prompt of 5
    tokens, `attnc generate --max-new 9 --logits-out` (greedy), then the
@@ -32,8 +33,9 @@ from compiled_vs_reference import (prepare, read_npy_float32,  # noqa: E402
 TOLERANCE = 1e-4
 PROMPT = 5
 NEW = 9
-SAMPLES = ("llama-style.yaml", "gpt2-small.json", "gemma2-style.yaml",
-           "cross-attention.yaml", "multimodal.yaml")
+# Every decoder sample (llama2-7b shrunk to one 4096-wide layer).
+SAMPLES = ("llama-style.yaml", "llama2-7b.yaml", "gpt2-small.json",
+           "gemma2-style.yaml", "cross-attention.yaml", "multimodal.yaml")
 MEMORY = 4  # slots of a cache group (cross-attention: random keys/values)
 
 
