@@ -185,12 +185,26 @@ TEST_CASE("decoder: misuse is refused with a status and nothing changes",
 
 namespace {
 
+/// Compiles `yaml` (--incremental) with seed-3 weights bound.
+attnc_artifact *compileSmall(const std::string &tag, const std::string &yaml) {
+  std::string base = std::string(ATTNC_TEST_TMP) + "/gen-" + tag + "-" +
+                     std::to_string(getpid());
+  std::ofstream(base + ".yaml") << yaml;
+  std::string bin = ATTNC_BIN;
+  REQUIRE(std::system((bin + " compile " + base + ".yaml --incremental -o " +
+                       base + ".attnc").c_str()) == 0);
+  REQUIRE(std::system((bin + " init-weights " + base + ".yaml -o " + base +
+                       ".safetensors --seed 3 -q").c_str()) == 0);
+  attnc_artifact *a = nullptr;
+  REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &a) == ATTNC_OK);
+  REQUIRE(attnc_artifact_bind_weights_file(
+              a, (base + ".safetensors").c_str()) == ATTNC_OK);
+  return a;
+}
+
 /// A small cross-attention decoder (memory: cache group, text: causal).
 attnc_artifact *crossAttention() {
-  static attnc_artifact *artifact = [] {
-    std::string base = std::string(ATTNC_TEST_TMP) + "/gen-cross-" +
-                       std::to_string(getpid());
-    std::ofstream(base + ".yaml") << R"(attnc: 1
+  static attnc_artifact *artifact = compileSmall("cross", R"(attnc: 1
 name: cross-test
 kind: decoder
 vocab_size: 64
@@ -205,18 +219,7 @@ attention: {hidden_dim: 32, num_heads: 4, num_kv_heads: 2, bias: false}
 position: {kind: rope}
 mlp: {kind: gated, activation: silu, hidden_dim: 48, bias: false}
 norm: {kind: rms, eps: 1.0e-6}
-)";
-    std::string bin = ATTNC_BIN;
-    REQUIRE(std::system((bin + " compile " + base + ".yaml --incremental -o " +
-                         base + ".attnc").c_str()) == 0);
-    REQUIRE(std::system((bin + " init-weights " + base + ".yaml -o " + base +
-                         ".safetensors --seed 3 -q").c_str()) == 0);
-    attnc_artifact *a = nullptr;
-    REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &a) == ATTNC_OK);
-    REQUIRE(attnc_artifact_bind_weights_file(
-                a, (base + ".safetensors").c_str()) == ATTNC_OK);
-    return a;
-  }();
+)");
   return artifact;
 }
 
@@ -313,22 +316,7 @@ TEST_CASE("decoder: a cache group per row (attnc_decoder_set_cache_group)",
 
 namespace {
 
-attnc_artifact *compileSmall(const std::string &tag, const std::string &yaml) {
-  std::string base = std::string(ATTNC_TEST_TMP) + "/gen-" + tag + "-" +
-                     std::to_string(getpid());
-  std::ofstream(base + ".yaml") << yaml;
-  std::string bin = ATTNC_BIN;
-  REQUIRE(std::system((bin + " compile " + base + ".yaml --incremental -o " +
-                       base + ".attnc").c_str()) == 0);
-  REQUIRE(std::system((bin + " init-weights " + base + ".yaml -o " + base +
-                       ".safetensors --seed 3 -q").c_str()) == 0);
-  attnc_artifact *a = nullptr;
-  REQUIRE(attnc_artifact_open((base + ".attnc").c_str(), &a) == ATTNC_OK);
-  REQUIRE(attnc_artifact_bind_weights_file(
-              a, (base + ".safetensors").c_str()) == ATTNC_OK);
-  return a;
-}
-
+/// A small multimodal decoder (a leading image group, then text).
 attnc_artifact *multimodal() {
   static attnc_artifact *artifact = compileSmall("mm", R"(attnc: 1
 name: mm-test
