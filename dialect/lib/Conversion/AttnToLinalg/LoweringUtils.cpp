@@ -177,12 +177,14 @@ static Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
 static Value finishLinear(OpBuilder &b, Location loc, Value y, Value bias,
                           Type et) {
   auto type = cast<RankedTensorType>(y.getType());
-  if (type.getElementType() == et)
-    return bias ? addBias(b, loc, y, bias) : y;
-  if (!bias)
-    return lowering::convertElements(b, loc, y, et);
-  unsigned rank = type.getRank();
   Type acc = type.getElementType();
+  if (!bias)
+    return acc == et ? y : lowering::convertElements(b, loc, y, et);
+  // A narrow bias of an f32 result (the MLP's hidden layer) is extended in
+  // the sum below.
+  if (acc == et && cast<RankedTensorType>(bias.getType()).getElementType() == et)
+    return addBias(b, loc, y, bias);
+  unsigned rank = type.getRank();
   return lowering::mapGeneric(
       b, loc, ValueRange{y, bias},
       {lowering::identity(b, rank), lowering::project(b, rank, {rank - 1})},
