@@ -21,6 +21,7 @@
 #include "attnc/Compiler/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -38,6 +39,7 @@ namespace {
 void registerUpstreamPasses() {
   static bool done = [] {
     mlir::registerConversionPasses();
+    mlir::arith::registerArithPasses();
     mlir::registerTransformsPasses();
     mlir::registerLinalgPasses();
     mlir::memref::registerMemRefPasses();
@@ -70,6 +72,12 @@ const std::string &attnc::cpuPipelineText() {
       "convert-scf-to-cf,"
       "expand-strided-metadata,"
       "lower-affine,"
+      // bf16 arithmetic in f32 and bf16 <-> f32 conversions as integer bit
+      // operations: without this, LLVM calls __truncsfbf2 on CPUs without
+      // AVX512-BF16 (e.g. --cpu x86-64-v3), which neither libgcc 12 nor the
+      // runtime provides.
+      "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
+      "arith-expand{include-bf16=true},"
       "convert-vector-to-llvm,"
       "convert-math-to-llvm,"
       "convert-math-to-libm,"

@@ -27,6 +27,7 @@
 #include "attnc/Compiler/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -465,6 +466,7 @@ struct ReplaceLibdevicePass
 void registerUpstreamPasses() {
   static bool done = [] {
     registerConversionPasses();
+    arith::registerArithPasses();
     registerTransformsPasses();
     registerLinalgPasses();
     registerSCFPasses();
@@ -536,6 +538,9 @@ std::string attnc::cudaEmulationPipelineText() {
          "lower-affine,"
          "expand-strided-metadata,"
          "lower-affine,"
+         // bf16 conversions without a __truncsfbf2 libcall (see CPU.cpp).
+         "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
+         "arith-expand{include-bf16=true},"
          "finalize-memref-to-llvm,"
          "convert-math-to-llvm,"
          "convert-math-to-libm,"
