@@ -105,17 +105,7 @@ struct PatchEmbedLowering : OpConversionPattern<PatchEmbedOp> {
     SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
     iters.append(3, utils::IteratorType::reduction);
     Value conv =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{acc.getType()}, ValueRange{images, weight},
-            ValueRange{acc}, maps, iters,
-            [](OpBuilder &nb, Location l, ValueRange a) {
-              Type t = a[2].getType();
-              Value m = arith::MulFOp::create(nb, l, castFloat(nb, l, a[0], t),
-                                              castFloat(nb, l, a[1], t));
-              linalg::YieldOp::create(
-                  nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], m)});
-            })
-            .getResult(0);
+        multiplyAccumulate(rewriter, loc, images, weight, acc, maps, iters);
     // [B, H/P, W/P, D] -> [B, N, D], patches in row-major order.
     Value result = tensor::CollapseShapeOp::create(
         rewriter, loc, conv,
