@@ -202,6 +202,23 @@ attnc_artifact *compileSmall(const std::string &tag, const std::string &yaml) {
   return a;
 }
 
+/// The logits `v` of the step just run ([rows, 64]), then those of two
+/// decode steps (tokens 7, then 8, on every row), concatenated.
+std::vector<float> withTwoDecodes(attnc_decoder *d, int64_t rows,
+                                  attnc_tensor_view &v) {
+  std::vector<float> out;
+  for (int step = 0; step < 3; ++step) {
+    const float *f = static_cast<const float *>(v.data);
+    out.insert(out.end(), f, f + rows * 64);
+    if (step < 2) {
+      std::vector<int32_t> next(size_t(rows), int32_t(7 + step));
+      REQUIRE(attnc_decoder_decode(d, next.data(), rows, nullptr, &v) ==
+              ATTNC_OK);
+    }
+  }
+  return out;
+}
+
 /// A small cross-attention decoder (memory: cache group, text: causal).
 attnc_artifact *crossAttention() {
   static attnc_artifact *artifact = compileSmall("cross", R"(attnc: 1
@@ -251,18 +268,9 @@ std::vector<float> crossRun(int64_t rows, const std::vector<float> &mem,
   std::vector<int32_t> prompt;
   for (int64_t r = 0; r < rows; ++r)
     prompt.insert(prompt.end(), {5, 17, 42});
-  std::vector<float> out;
   REQUIRE(attnc_decoder_prefill(d, prompt.data(), rows, 3, nullptr, &v) ==
           ATTNC_OK);
-  for (int step = 0; step < 3; ++step) {
-    const float *f = static_cast<const float *>(v.data);
-    out.insert(out.end(), f, f + rows * 64);
-    if (step < 2) {
-      std::vector<int32_t> next(size_t(rows), int32_t(7 + step));
-      REQUIRE(attnc_decoder_decode(d, next.data(), rows, nullptr, &v) ==
-              ATTNC_OK);
-    }
-  }
+  std::vector<float> out = withTwoDecodes(d, rows, v);
   attnc_decoder_free(d);
   return out;
 }
@@ -352,16 +360,7 @@ std::vector<float> imageRun(int64_t rows, const std::vector<float> &pixels) {
   REQUIRE(attnc_decoder_prefill_image(d, pixels.data(), prompt.data(), rows,
                                       3, nullptr, &v) == ATTNC_OK);
   CHECK(attnc_decoder_end_index(d) == 7);
-  std::vector<float> out;
-  for (int step = 0; step < 3; ++step) {
-    const float *f = static_cast<const float *>(v.data);
-    out.insert(out.end(), f, f + rows * 64);
-    if (step < 2) {
-      std::vector<int32_t> next(size_t(rows), int32_t(7 + step));
-      REQUIRE(attnc_decoder_decode(d, next.data(), rows, nullptr, &v) ==
-              ATTNC_OK);
-    }
-  }
+  std::vector<float> out = withTwoDecodes(d, rows, v);
   CHECK(attnc_decoder_prefill_image(d, pixels.data(), prompt.data(), rows, 1,
                                     nullptr, &v) == ATTNC_ERROR_STATE);
   attnc_decoder_free(d);
