@@ -9,6 +9,7 @@
 
 #include "ArtifactInternal.h"
 #include "CudaArtifact.h"
+#include "HostAllocator.h"
 
 #include "attnc/runtime.h"
 
@@ -78,6 +79,8 @@ attnc_artifact::~attnc_artifact() {
   cuda.reset(); // the device state goes before the host code
   if (handle)
     dlclose(handle);
+  if (routedAllocations)
+    attnc::rt::releaseHostAllocations();
 }
 
 struct attnc_session {
@@ -159,6 +162,10 @@ attnc_status attnc_artifact_open(const char *path, attnc_artifact **out) {
             : attnc::rt::checkRunnable(a->manifest, *abi, error);
   if (s != ATTNC_OK)
     return fail(s, std::string("cannot run '") + path + "': " + error);
+  if (!a->cuda) {
+    attnc::rt::routeHostAllocations(a->handle);
+    a->routedAllocations = true;
+  }
   for (size_t i = 0; i < a->manifest.weights.size(); ++i)
     a->weightIndex[a->manifest.weights[i].name] = i;
   a->weightData.assign(a->manifest.weights.size(), nullptr);

@@ -42,6 +42,9 @@ struct attnc_artifact {
   std::vector<std::shared_ptr<const void>> owned;
   /// A "cuda" artifact's device, module and weight copies (CudaArtifact.h).
   std::shared_ptr<attnc::rt::CudaState> cuda;
+  /// A CPU artifact's heap buffers come from the runtime's cache
+  /// (HostAllocator.h); closing it releases its share.
+  bool routedAllocations = false;
   ~attnc_artifact();
 };
 

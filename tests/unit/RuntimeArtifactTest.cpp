@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -86,6 +88,21 @@ TEST_CASE("a compiled MLP + softmax matches C++ through the C API",
     std::string path = compileMlp(cpu);
     attnc_artifact *a = nullptr;
     REQUIRE(attnc_artifact_open(path.c_str(), &a) == ATTNC_OK);
+    {
+      // Its heap buffers go through the runtime's cache, not malloc/free
+      // (the slots' defaults; runtime/src/HostAllocator.h).
+      void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+      REQUIRE(h);
+      for (const char *name : {"attnc_host_alloc_fn", "attnc_host_free_fn"}) {
+        auto *slot = static_cast<void **>(dlsym(h, name));
+        INFO(name);
+        REQUIRE(slot);
+        CHECK(*slot);
+        CHECK(*slot != reinterpret_cast<void *>(&malloc));
+        CHECK(*slot != reinterpret_cast<void *>(&free));
+      }
+      dlclose(h);
+    }
     REQUIRE(attnc_artifact_num_weights(a) == 2);
     CHECK(std::string(attnc_artifact_weight_name(a, 0)) == "fc1.weight");
     std::mt19937 rng(42);

@@ -56,6 +56,7 @@ void registerUpstreamPasses() {
 
 const std::string &attnc::cpuPipelineText() {
   static const std::string text =
+      "attnc-private-init-fills,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "scf-forall-to-parallel,"
@@ -81,13 +82,16 @@ const std::string &attnc::cpuPipelineText() {
       "convert-vector-to-llvm,"
       "convert-math-to-llvm,"
       "convert-math-to-libm,"
-      "finalize-memref-to-llvm,"
+      // Heap buffers through attnc_host_*_fn slots (the runtime's caching
+      // allocator; malloc/free when nothing sets them).
+      "finalize-memref-to-llvm{use-generic-functions},"
       "convert-arith-to-llvm,"
       "convert-cf-to-llvm,"
       "convert-func-to-llvm,"
       "convert-arith-to-llvm,"
       "convert-openmp-to-llvm,"
       "reconcile-unrealized-casts,"
+      "attnc-route-allocations,"
       "canonicalize";
   return text;
 }

@@ -99,4 +99,53 @@ def AttncInlineAllocaScopes
   }];
 }
 
+def AttncPrivateInitFills
+    : Pass<"attnc-private-init-fills", "mlir::ModuleOp"> {
+  let summary = "gives every op that writes into a shared linalg.fill result "
+                "its own fill";
+  let description = [{
+    CSE merges the identical zero fills that initialise the accumulators of
+    every projection into one value with many users. One-shot bufferization
+    must then keep that filled buffer intact and copy it into a fresh buffer
+    for each user: a read and a write of the whole output (32 MB for the
+    logits of a 32000-word vocabulary at 256 tokens) where a fill would
+    only write. This pass clones the `linalg.fill` (and the `tensor.empty`
+    it fills) in front of every destination-style op that uses the shared
+    result as its init, so each one bufferizes in place:
+
+    ```mlir
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x768xf32>)
+    %a = linalg.contract ... outs(%z : tensor<?x768xf32>)
+    %b = linalg.contract ... outs(%z : tensor<?x768xf32>)
+    ```
+    becomes one fill per contract.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def AttncRouteAllocations
+    : Pass<"attnc-route-allocations", "mlir::ModuleOp"> {
+  let summary = "routes the generated code's heap allocations through "
+                "pointer slots that the runtime may set";
+  let description = [{
+    Runs after `finalize-memref-to-llvm{use-generic-functions}`, which calls
+    `_mlir_memref_to_llvm_alloc`, `_mlir_memref_to_llvm_aligned_alloc` and
+    `_mlir_memref_to_llvm_free` instead of malloc and free. Each declaration
+    gets a body that calls through an exported global pointer,
+    `<prefix>alloc_fn`, `<prefix>aligned_alloc_fn`, `<prefix>free_fn`,
+    initialised to glibc's `malloc`, `aligned_alloc` and `free`. The runtime
+    sets the slots after dlopen to its caching allocator: a forward pass
+    allocates the same buffers every call, and glibc returns the large ones
+    to the kernel, so each call page-faulted ~160 MB back in (7% of a
+    256-token llama-style prefill). A module loaded without the runtime
+    still works with the defaults.
+  }];
+  let options = [
+    Option<"prefix", "prefix", "std::string", "\"attnc_host_\"",
+           "name prefix of the exported pointer slots">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // ATTNC_COMPILER_TRANSFORMS_PASSES_TD
