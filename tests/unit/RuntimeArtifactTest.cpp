@@ -193,3 +193,51 @@ TEST_CASE("the runtime refuses artifacts it cannot run, saying why",
   msg = open(dir + "/no-such-file.attnc", ATTNC_ERROR_IO);
   CHECK_THAT(msg, Catch::Contains("cannot open artifact"));
 }
+
+TEST_CASE("projections match double precision on the dot-product and the "
+          "packed broadcast-FMA paths",
+          "[runtime]") {
+  // tests/compile/Inputs/two-linears.mlir: a = x wa^T, b = x wb^T with
+  // [128, 64] weights. From 16 rows on (attnc-vectorize-contractions'
+  // pack-min-rows) each 64-column chunk of the weight is transposed in
+  // registers into a [64, 64] buffer and multiplied by 6 x 4 broadcast-FMA
+  // blocks; fewer rows take 1 x 4 dot-product blocks.
+  std::string path = std::string(ATTNC_TEST_TMP) + "/two-linears.attnc";
+  std::string cmd = std::string(ATTNC_BIN) + " compile --from-mlir " +
+                    ATTNC_SOURCE_DIR +
+                    "/tests/compile/Inputs/two-linears.mlir -o " + path;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  attnc::rt::Artifact a(path);
+  attnc::rt::Session s(a);
+  std::mt19937 rng(std::random_device{}());
+  auto wa = randomVector(128 * 64, rng), wb = randomVector(128 * 64, rng);
+  s.setInput("wa", ATTNC_DTYPE_F32, wa.data(), {128, 64});
+  s.setInput("wb", ATTNC_DTYPE_F32, wb.data(), {128, 64});
+  // (batch, rows): dot blocks; exactly pack-min-rows; packed with a row
+  // remainder (40 = 6 * 6 + 4) and a batch of two.
+  for (auto [batch, rows] : {std::pair<int64_t, int64_t>{1, 7}, {1, 16},
+                             {2, 40}}) {
+    auto x = randomVector(size_t(batch * rows * 64), rng);
+    s.setInput("x", ATTNC_DTYPE_F32, x.data(), {batch, rows, 64});
+    s.run();
+    for (auto [name, w] : {std::pair<const char *, std::vector<float> *>{
+                               "a", &wa},
+                           {"b", &wb}}) {
+      attnc_tensor_view v = s.output(name);
+      REQUIRE(v.rank == 3);
+      REQUIRE(v.shape[1] == rows);
+      auto *out = static_cast<const float *>(v.data);
+      double worst = 0;
+      for (int64_t r = 0; r < batch * rows; ++r)
+        for (int64_t n = 0; n < 128; ++n) {
+          double ref = 0;
+          for (int64_t k = 0; k < 64; ++k)
+            ref += double(x[r * 64 + k]) * (*w)[n * 64 + k];
+          worst = std::max(worst, std::fabs(out[r * 128 + n] - ref) /
+                                      std::max(std::fabs(ref), 1.0));
+        }
+      INFO(name << ": batch " << batch << ", rows " << rows);
+      CHECK(worst < 1e-5);
+    }
+  }
+}

@@ -61,7 +61,8 @@ def AttncVectorizeContractions
     chunks of column blocks is an `scf.parallel` (the loop that threads split). Other
     dimensions are plain outer loops. With at least `pack-min-rows` rows of A
     (prefill) a full chunk of B is first copied transposed into a [K, chunk]
-    buffer and multiplied by broadcast-FMA blocks (row-block x col-block
+    buffer (VL x VL tiles transposed in registers by two-input shuffles)
+    and multiplied by broadcast-FMA blocks (row-block x col-block
     vectors of C in registers, no horizontal sums), the form used when n is
     innermost in B (`C += A[.., m, k] * B[.., k, n]`, P.V in attention). Each C element is summed by one
     iteration in a fixed order: results do not depend on the thread count.
