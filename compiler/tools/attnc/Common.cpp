@@ -1,7 +1,9 @@
 //===- Common.cpp - Helpers shared by the subcommands ---------------------===//
 
 #include "Commands.h"
+#include "IntegerList.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -69,6 +71,33 @@ bool writeOutput(const std::string &path, const std::string &text,
     return false;
   }
   return true;
+}
+
+std::vector<ListItem> splitIntegerList(const std::string &text) {
+  std::vector<ListItem> items;
+  std::string item;
+  auto flush = [&] {
+    if (item.empty())
+      return;
+    ListItem parsed{item, std::nullopt};
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used == item.size())
+        parsed.value = v;
+    } catch (...) {
+    }
+    items.push_back(std::move(parsed));
+    item.clear();
+  };
+  for (char c : text) {
+    if (c == ',' || std::isspace(static_cast<unsigned char>(c)))
+      flush();
+    else
+      item += c;
+  }
+  flush();
+  return items;
 }
 
 } // namespace attnc::cli

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "IntegerList.h"
 
 #include "attnc/Runtime/HalfFloat.h"
 #include "attnc/Runtime/Npy.h"
@@ -50,37 +51,21 @@ struct GenerateOptions {
   uint64_t seed = 0;
 };
 
-/// "1, 2,3" -> {1, 2, 3}; nullopt (and a message) on anything else.
+/// "1, 2,3" -> {1, 2, 3}; nullopt (and a message per bad item) on anything
+/// that is not a token id.
 std::optional<std::vector<int64_t>> parseIds(const std::string &text,
                                              const std::string &flag) {
   std::vector<int64_t> out;
-  std::string item;
   bool ok = true;
-  auto flush = [&] {
-    if (item.empty())
-      return;
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used != item.size() || v < 0 || v > INT32_MAX) {
-      std::cerr << "error: " << flag << ": '" << item
+  for (const ListItem &item : splitIntegerList(text)) {
+    if (!item.value || *item.value < 0 || *item.value > INT32_MAX) {
+      std::cerr << "error: " << flag << ": '" << item.text
                 << "' is not a token id (an integer >= 0)\n";
       ok = false;
+      continue;
     }
-    out.push_back(v);
-    item.clear();
-  };
-  for (char c : text) {
-    if (c == ',' || c == ' ')
-      flush();
-    else
-      item += c;
+    out.push_back(*item.value);
   }
-  flush();
   if (!ok)
     return std::nullopt;
   return out;

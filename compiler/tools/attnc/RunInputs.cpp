@@ -1,6 +1,7 @@
 //===- RunInputs.cpp - Inputs and outputs of `attnc run` ------------------===//
 
 #include "RunInputs.h"
+#include "IntegerList.h"
 
 #include "attnc/Runtime/Npy.h"
 
@@ -43,29 +44,11 @@ std::string shapeString(const std::vector<int64_t> &shape) {
 std::vector<int64_t> parseIntList(const std::string &text,
                                   const std::string &what) {
   std::vector<int64_t> out;
-  std::string item;
-  auto flush = [&] {
-    if (item.empty())
-      return;
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used != item.size())
-      usageError(what + ": '" + item + "' is not an integer");
-    out.push_back(v);
-    item.clear();
-  };
-  for (char c : text) {
-    if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
-      flush();
-    else
-      item += c;
+  for (const ListItem &item : splitIntegerList(text)) {
+    if (!item.value)
+      usageError(what + ": '" + item.text + "' is not an integer");
+    out.push_back(*item.value);
   }
-  flush();
   return out;
 }
 
