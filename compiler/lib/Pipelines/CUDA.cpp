@@ -158,6 +158,22 @@ void readThroughHostCopy(memref::LoadOp load, func::FuncOp copyFn) {
   load.erase();
 }
 
+/// Thread-private buffers (static memref.alloca, e.g. the fused attention's
+/// accumulator) move to the start of the thread loop's body, out of the
+/// bounds guard and any loop: the kernel's entry block, where LLVM makes
+/// them static local-memory slots (an alloca elsewhere would be a dynamic
+/// stack allocation, repeated per iteration).
+void hoistPrivateBuffers(scf::ParallelOp inner) {
+  SmallVector<memref::AllocaOp> allocas;
+  inner.getBody()->walk([&](memref::AllocaOp a) {
+    if (a.getType().hasStaticShape() && a->getNumOperands() == 0 &&
+        a->getParentOp() != inner)
+      allocas.push_back(a);
+  });
+  for (memref::AllocaOp a : allocas)
+    a->moveBefore(&inner.getBody()->front());
+}
+
 /// Tiles and maps every top-level scf.parallel of a function onto blocks and
 /// threads (see the file comment); wraps other memory-touching top-level
 /// ops in a one-thread parallel loop.
@@ -263,8 +279,38 @@ struct MapLoopsPass
       inner.getBody()->walk([&](scf::ParallelOp nested) {
         mapSequential(nested);
       });
+      hoistPrivateBuffers(inner);
     }
     return success();
+  }
+};
+
+/// --emit=cpu-emulation runs the mapped loops sequentially on the host: a
+/// thread-private buffer (see hoistPrivateBuffers) moves in front of its
+/// top-level loop, so that the loops reuse one stack slot instead of
+/// allocating per iteration.
+struct EmulationHoistAllocasPass
+    : PassWrapper<EmulationHoistAllocasPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmulationHoistAllocasPass)
+  StringRef getArgument() const final {
+    return "attnc-cuda-emulation-hoist-allocas";
+  }
+  StringRef getDescription() const final {
+    return "Move static allocas out of the top-level (mapped) scf.parallel "
+           "loops (sequential CPU emulation only)";
+  }
+  void runOnOperation() override {
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      for (Block &block : f.getBody())
+        for (auto p : block.getOps<scf::ParallelOp>()) {
+          SmallVector<memref::AllocaOp> allocas;
+          p.walk([&](memref::AllocaOp a) {
+            if (a.getType().hasStaticShape() && a->getNumOperands() == 0)
+              allocas.push_back(a);
+          });
+          for (memref::AllocaOp a : allocas)
+            a->moveBefore(p);
+        }
   }
 };
 
@@ -477,6 +523,7 @@ void registerUpstreamPasses() {
       bufferization::registerBufferizationPipelines();
     PassRegistration<CopiesToLinalgPass>();
     PassRegistration<MapLoopsPass>();
+    PassRegistration<EmulationHoistAllocasPass>();
     PassRegistration<MergeKernelsPass>();
     PassRegistration<CheckHostPass>();
     PassRegistration<ExpandMathPass>();
@@ -495,6 +542,7 @@ std::string attnc::cudaPipelineText(const std::string &arch) {
          "hoist-static-allocs hoist-dynamic-allocs},"
          "buffer-deallocation-pipeline,"
          "canonicalize,"
+         "scf-forall-to-parallel,"
          "attnc-cuda-copies-to-linalg,"
          "func.func(convert-linalg-to-parallel-loops),"
          "attnc-cuda-map-loops,"
@@ -533,6 +581,7 @@ std::string attnc::cudaEmulationPipelineText() {
   std::string text = cudaPipelineText("sm_90");
   text = text.substr(0, text.find("func.func(convert-parallel-loops-to-gpu)"));
   return text +
+         "attnc-cuda-emulation-hoist-allocas,"
          "attnc-cuda-expand-math,"
          "convert-scf-to-cf,"
          "lower-affine,"
@@ -572,4 +621,9 @@ void attnc::registerAttncCudaPipeline() {
       "NVVM dialect for sm_90 (one kernel per linalg op; "
       "gpu-module-to-binary makes the PTX)",
       [](OpPassManager &pm) { (void)buildCudaPipeline(pm, "sm_90"); });
+  PassPipelineRegistration<>(
+      "attnc-cuda-emulation-pipeline",
+      "The attnc-cuda-pipeline up to the block/thread mapping, then host "
+      "LLVM with the mapped loops run sequentially (--emit=cpu-emulation)",
+      [](OpPassManager &pm) { (void)buildCudaEmulationPipeline(pm); });
 }

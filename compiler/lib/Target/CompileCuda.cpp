@@ -23,6 +23,8 @@
 #include "attnc/Compiler/Pipelines/Pipelines.h"
 #include "attnc/Compiler/Target/Emit.h"
 #include "attnc/Compiler/Target/Manifest.h"
+#include "attnc/Compiler/Transforms/Passes.h"
+#include "attnc/Dialect/Attn/Transforms/Passes.h"
 #include "attnc/InitAllAttnc.h"
 #include "attnc/Pipelines/Pipelines.h"
 
@@ -391,8 +393,14 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   timer.phase("parse / import");
   if (failed(runPipeline(*module, req.dumpDir, "1-lower-to-linalg",
                          [](PassManager &pm) {
-                           // Without the CPU's tiled (flash) attention:
-                           // the GPU gets the decomposed form.
+                           // Every attn.sdpa (after the pattern expansion)
+                           // becomes one forall that is one GPU kernel
+                           // (attnc-cuda-fused-attention); what that pass
+                           // leaves is decomposed: the CPU's tiled (flash)
+                           // attention is not used.
+                           pm.addPass(attn::createAttnExpandPatterns());
+                           pm.addPass(createCanonicalizerPass());
+                           pm.addPass(attnc::createAttncCudaFusedAttention());
                            buildLowerToLinalgPipeline(
                                pm, /*flashAttention=*/false);
                            return success();

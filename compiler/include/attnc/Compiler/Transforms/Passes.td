@@ -88,6 +88,39 @@ def AttncVectorizeContractions
                            "mlir::vector::VectorDialect"];
 }
 
+def AttncCudaFusedAttention
+    : Pass<"attnc-cuda-fused-attention", "mlir::ModuleOp"> {
+  let summary = "attn.sdpa as one flash-style GPU kernel (CUDA path)";
+  let description = [{
+    Replaces each `attn.sdpa` by an `scf.forall` over every (batch, query
+    head, query row) whose body is sequential code: the query row is copied
+    into a thread-private buffer (`memref.alloca`, in f32 for bf16/f16),
+    then `scf.for` loops over key tiles of `key-tile` keys keep the running
+    max and sum (online softmax) and a thread-private `[Dv]` accumulator,
+    and the row is divided by the sum (zero for a query that sees no key)
+    and written to the output. No `[Sq, Skv]` tensor exists. After
+    bufferization and `scf-forall-to-parallel` this is one top-level
+    `scf.parallel`, which attnc-cuda-map-loops maps to one kernel (one
+    thread per query row); see compiler/docs/cuda.md.
+
+    Every sdpa feature is supported (mask kinds, grouped-query heads,
+    positions, allowed, unmasked_prefix, ALiBi, softcap, narrow q/k/v
+    types). Without explicit positions each row visits only the key tiles
+    of its causal / sliding-window / local band. An sdpa with a dynamic
+    head count or head dim (the private buffers need a static size) is
+    left to `-attn-decompose-attention`.
+  }];
+  let options = [
+    Option<"keyTile", "key-tile", "int64_t", "32",
+           "keys per online-softmax step (the private score buffer)">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def AttncInlineAllocaScopes
     : Pass<"attnc-inline-alloca-scopes", "mlir::ModuleOp"> {
   let summary = "inlines memref.alloca_scope regions that allocate nothing";
