@@ -81,6 +81,26 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor
   return %o : tensor<1x4x1x64xf32>
 }
 
+// With an explicit mask (the decoder's cache mask), a key tile that no row
+// of the query tile may see is skipped: an OR over its [rows, cols] bits
+// guards the tile's work; otherwise (m, l, acc) pass through.
+// CHECK-LABEL: func.func @decode_allowed
+// CHECK: scf.for
+// CHECK:   %[[BITS:.*]] = tensor.extract_slice %arg5
+// CHECK:   %[[ANY:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[BITS]] : tensor<1x?xi1>)
+// CHECK:     arith.ori
+// CHECK:   %[[VISIBLE:.*]] = tensor.extract %[[ANY]][] : tensor<i1>
+// CHECK:   %[[NEXT:.*]]:3 = scf.if %[[VISIBLE]]
+// CHECK:     iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK:   } else {
+// CHECK-NEXT: scf.yield
+// CHECK:   }
+// CHECK:   tensor.cast %[[NEXT]]#0
+func.func @decode_allowed(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>, %qp: tensor<1x1xi32>, %kp: tensor<1x?xi32>, %allowed: tensor<1x1x?xi1>) -> tensor<1x4x1x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(full) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) allowed(%allowed : tensor<1x1x?xi1>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
+
 // Narrow floats keep the decomposition (summed in f32 there).
 // CHECK-LABEL: func.func @bf16_decomposed
 // CHECK-NOT: scf.forall

@@ -99,6 +99,19 @@ def cases():
                            allowed=allowed)
 
     @case
+    def allowed_whole_tiles_off(m):
+        # full mask, explicit allowed only: with 3-row query tiles and 4-key
+        # tiles, whole [3, 4] / [2, 4] blocks are off (skipped), and the last
+        # query sees no key at all (zero output).
+        on = {0: [4, 5, 6, 7, 12, 13, 14, 15], 1: [5, 13], 2: [14],
+              3: [8, 9, 10, 11], 4: []}
+        allowed = [[[j in on[i] for j in range(16)] for i in range(5)]]
+        q, k, v = rand(1, 2, 5, 4), rand(1, 1, 16, 4), rand(1, 1, 16, 4)
+        sdpa(m, q, k, v, "full", "allowed(%s : tensor<1x5x16xi1>)",
+             operands=[m.const(allowed, "i1")])
+        return an.sdpa_ref(q, k, v, "full", 0, 0.5, allowed=allowed)
+
+    @case
     def decode_one_query(m):
         q, k, v = rand(1, 2, 1, 4), rand(1, 1, 9, 4), rand(1, 1, 9, 4)
         sdpa(m, q, k, v, "causal", "positions(%s, %s : tensor<1xi32>, tensor<9xi32>)",

@@ -127,6 +127,29 @@ struct Builder {
         .getResult(0);
   }
 
+  /// Whether any element of the 2-D i1 tensor `bits` is set (an i1).
+  Value anyTrue(Value bits) {
+    auto i1 = b.getI1Type();
+    Value init = linalg::FillOp::create(
+                     b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i1, 0)},
+                     ValueRange{tensor::EmptyOp::create(b, loc,
+                                                        ArrayRef<int64_t>{}, i1)})
+                     .getResult(0);
+    SmallVector<AffineMap> maps = {identity(b, 2),
+                                   AffineMap::get(2, 0, {}, b.getContext())};
+    SmallVector<utils::IteratorType> iters(2, utils::IteratorType::reduction);
+    Value any = linalg::GenericOp::create(
+                    b, loc, TypeRange{init.getType()}, ValueRange{bits},
+                    ValueRange{init}, maps, iters,
+                    [](OpBuilder &nb, Location l, ValueRange a) {
+                      linalg::YieldOp::create(
+                          nb, l, ValueRange{arith::OrIOp::create(nb, l, a[1],
+                                                                 a[0])});
+                    })
+                    .getResult(0);
+    return tensor::ExtractOp::create(b, loc, any, ValueRange{});
+  }
+
   Value contraction(Value lhs, Value rhs, Value acc, ArrayRef<AffineMap> maps) {
     // A narrower key/value tile (a bf16 cache in an f32 model) is extended
     // first, so that the contraction stays all-f32 (vectorized).
@@ -257,6 +280,23 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       Value m = keys.getRegionIterArgs()[0], l = keys.getRegionIterArgs()[1],
             acc = keys.getRegionIterArgs()[2];
       Value cols = c.min(tk, c.sub(jhi, j0));
+      // With an explicit mask, a key tile that no row of this query tile
+      // may see is skipped: decode and chunked prefill visit every slot of
+      // the cache, and most of it is unwritten (or outside the caller's
+      // mask) for most of a generation. Skipping is exact: such a tile's
+      // keys would get weight exp(lowest - m) = 0, or be wiped by alpha = 0
+      // once a visible key arrives; a row that sees nothing keeps m = lowest.
+      scf::IfOp anyVisible;
+      if (allowed) {
+        Value bits =
+            c.slice(allowed, {bi, q0, j0}, {one, rows, cols}, {0});
+        anyVisible = scf::IfOp::create(
+            rewriter, loc, TypeRange{m.getType(), l.getType(), acc.getType()},
+            c.anyTrue(bits), /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(anyVisible.elseBlock());
+        scf::YieldOp::create(rewriter, loc, ValueRange{m, l, acc});
+        rewriter.setInsertionPointToStart(anyVisible.thenBlock());
+      }
       Value kTile =
           c.slice(k, {bi, kh, j0, zero}, {one, one, cols, dHead}, {0, 1});
       Value vTile =
@@ -362,6 +402,10 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       Value accNew = c.contraction(p, vTile, accScaled,
                                    {map3({i, r}), map3({r, e}), map3({i, e})});
       scf::YieldOp::create(rewriter, loc, ValueRange{mNew, lNew, accNew});
+      if (anyVisible) {
+        rewriter.setInsertionPointAfter(anyVisible);
+        scf::YieldOp::create(rewriter, loc, anyVisible.getResults());
+      }
     }
 
     // out = acc / l, zero for a query that saw no key.
