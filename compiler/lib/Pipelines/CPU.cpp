@@ -62,6 +62,7 @@ const std::string &attnc::cpuPipelineText() {
       "scf-forall-to-parallel,"
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs hoist-dynamic-allocs},"
+      "attnc-results-in-place,"
       "buffer-deallocation-pipeline,"
       "canonicalize,"
       "attnc-outline-kernels,"
