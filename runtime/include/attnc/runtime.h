@@ -21,6 +21,12 @@
  * (thread-local) says why in one line. Borrowed memory (weights, inputs)
  * must outlive the runs that read it.
  *
+ * CPU artifacts run their kernels on OpenMP threads (LLVM's libomp):
+ * OMP_NUM_THREADS sets how many; results do not depend on it. Their
+ * intermediate buffers from 64 KiB on are kept for reuse between runs (at
+ * most ATTNC_HOST_CACHE_MB megabytes, default 1024) and returned when the
+ * last CPU artifact closes.
+ *
  *===----------------------------------------------------------------------===*/
 #ifndef ATTNC_RUNTIME_H
 #define ATTNC_RUNTIME_H
