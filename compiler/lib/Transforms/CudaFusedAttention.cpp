@@ -109,10 +109,9 @@ struct Emitter {
   }
   /// scf.for [lb, ub) step `step` carrying `init`; `body` returns the
   /// yielded values.
-  ValueRange loop(Value lb, Value ub, Value step, ValueRange init,
-                  function_ref<SmallVector<Value>(Emitter &, Value,
-                                                  ValueRange)>
-                      body) {
+  ValueRange
+  loop(Value lb, Value ub, Value step, ValueRange init,
+       function_ref<SmallVector<Value>(Emitter &, Value, ValueRange)> body) {
     auto f = scf::ForOp::create(
         b, loc, lb, ub, step, init,
         [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
@@ -126,8 +125,8 @@ struct Emitter {
 /// The most negative finite value of `t` or -2.3819763e38, whichever is
 /// larger (the masked logit of attn.query_key).
 double maskedLogitValue(Type t) {
-  APFloat lowest = APFloat::getLargest(
-      cast<FloatType>(t).getFloatSemantics(), /*Negative=*/true);
+  APFloat lowest = APFloat::getLargest(cast<FloatType>(t).getFloatSemantics(),
+                                       /*Negative=*/true);
   return std::max(-2.3819763e38, lowest.convertToDouble());
 }
 
@@ -161,8 +160,8 @@ struct Rewriter {
     Value s = e.fmul(score, e.fconst(ct, op.getScale().convertToDouble()));
     if (op.getSoftcap()) {
       Value cap = e.fconst(ct, op.getSoftcap()->convertToDouble());
-      s = e.fmul(math::TanhOp::create(e.b, e.loc,
-                                      arith::DivFOp::create(e.b, e.loc, s, cap)),
+      s = e.fmul(math::TanhOp::create(
+                     e.b, e.loc, arith::DivFOp::create(e.b, e.loc, s, cap)),
                  cap);
     }
     auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
@@ -201,8 +200,8 @@ struct Rewriter {
     if (mask.getKind() == MaskKind::SlidingWindow)
       both(cmp(arith::CmpIPredicate::slt, e.sub(qi, kj), w));
     if (prefix && ok)
-      ok = arith::OrIOp::create(e.b, e.loc, ok,
-                                cmp(arith::CmpIPredicate::ult, keyIndex, prefix));
+      ok = arith::OrIOp::create(
+          e.b, e.loc, ok, cmp(arith::CmpIPredicate::ult, keyIndex, prefix));
     if (allowedBit)
       both(allowedBit);
     if (ok)
@@ -238,9 +237,9 @@ struct Rewriter {
         tensor::getMixedSize(rewriter, loc, q, 2),
         rewriter.getIndexAttr(dValue)};
     Value init = tensor::EmptyOp::create(rewriter, loc, outSizes, et);
-    auto forall = scf::ForallOp::create(rewriter, loc,
-                                        ArrayRef<OpFoldResult>{total},
-                                        ValueRange{init}, std::nullopt);
+    auto forall =
+        scf::ForallOp::create(rewriter, loc, ArrayRef<OpFoldResult>{total},
+                              ValueRange{init}, std::nullopt);
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(forall.getBody());
     Value it = forall.getInductionVars()[0];
@@ -315,51 +314,45 @@ struct Rewriter {
           Value m = ml[0], l = ml[1];
           Value a = e.smax(j0, jlo), end = e.smin(e.add(j0, tk), jhi);
           // Scores of the tile and their max.
-          Value tileMax =
-              e.loop(a, end, c1, {masked},
-                     [&](Emitter &e, Value j, ValueRange mx)
-                         -> SmallVector<Value> {
-                       Value dot =
-                           e.loop(c0, e.idx(dHead), c1, {zero},
-                                  [&](Emitter &e, Value d, ValueRange s)
-                                      -> SmallVector<Value> {
-                                    Value kd = e.toFloat(
-                                        e.extract(k, {bi, kh, j, d}), ct);
-                                    return {e.fadd(
-                                        s[0], e.fmul(e.load(qRow, d), kd))};
-                                  })[0];
-                       Value lg = logit(
-                           e, ct, dot, qPosition,
-                           kPos ? e.position(kPos, bi, j) : j, j,
-                           allowed ? e.extract(allowed, {bi, i, j}) : Value(),
-                           alibiQuery,
-                           alibiK ? e.position(alibiK, bi, j) : Value(), slope);
-                       e.store(lg, scores, e.sub(j, a));
-                       return {e.fmax(mx[0], lg)};
-                     })[0];
+          Value tileMax = e.loop(
+              a, end, c1, {masked},
+              [&](Emitter &e, Value j, ValueRange mx) -> SmallVector<Value> {
+                Value dot = e.loop(
+                    c0, e.idx(dHead), c1, {zero},
+                    [&](Emitter &e, Value d,
+                        ValueRange s) -> SmallVector<Value> {
+                      Value kd = e.toFloat(e.extract(k, {bi, kh, j, d}), ct);
+                      return {e.fadd(s[0], e.fmul(e.load(qRow, d), kd))};
+                    })[0];
+                Value lg = logit(
+                    e, ct, dot, qPosition, kPos ? e.position(kPos, bi, j) : j,
+                    j, allowed ? e.extract(allowed, {bi, i, j}) : Value(),
+                    alibiQuery, alibiK ? e.position(alibiK, bi, j) : Value(),
+                    slope);
+                e.store(lg, scores, e.sub(j, a));
+                return {e.fmax(mx[0], lg)};
+              })[0];
           Value mNew = e.fmax(m, tileMax);
           Value alpha = e.exp(e.fsub(m, mNew));
-          Value sum =
-              e.loop(c0, e.sub(end, a), c1, {zero},
-                     [&](Emitter &e, Value t, ValueRange s)
-                         -> SmallVector<Value> {
-                       Value p = e.exp(e.fsub(e.load(scores, t), mNew));
-                       e.store(p, scores, t);
-                       return {e.fadd(s[0], p)};
-                     })[0];
+          Value sum = e.loop(
+              c0, e.sub(end, a), c1, {zero},
+              [&](Emitter &e, Value t, ValueRange s) -> SmallVector<Value> {
+                Value p = e.exp(e.fsub(e.load(scores, t), mNew));
+                e.store(p, scores, t);
+                return {e.fadd(s[0], p)};
+              })[0];
           Value lNew = e.fadd(e.fmul(l, alpha), sum);
           e.loop(c0, e.idx(dValue), c1, {},
                  [&](Emitter &e, Value d, ValueRange) -> SmallVector<Value> {
                    Value x = e.fmul(e.load(acc, d), alpha);
-                   x = e.loop(a, end, c1, {x},
-                              [&](Emitter &e, Value j, ValueRange x)
-                                  -> SmallVector<Value> {
-                                Value vd =
-                                    e.toFloat(e.extract(v, {bi, kh, j, d}), ct);
-                                return {e.fadd(
-                                    x[0],
-                                    e.fmul(e.load(scores, e.sub(j, a)), vd))};
-                              })[0];
+                   x = e.loop(
+                       a, end, c1, {x},
+                       [&](Emitter &e, Value j,
+                           ValueRange x) -> SmallVector<Value> {
+                         Value vd = e.toFloat(e.extract(v, {bi, kh, j, d}), ct);
+                         return {e.fadd(
+                             x[0], e.fmul(e.load(scores, e.sub(j, a)), vd))};
+                       })[0];
                    e.store(x, acc, d);
                    return {};
                  });
@@ -377,21 +370,21 @@ struct Rewriter {
                                        rewriter.getIndexAttr(dValue)};
     SmallVector<OpFoldResult> strides(4, one);
     auto rowType = RankedTensorType::get({dValue}, et);
-    Value slot = tensor::ExtractSliceOp::create(
-        rewriter, loc, rowType, forall.getRegionIterArgs()[0], offsets, sizes,
-        strides);
+    Value slot = tensor::ExtractSliceOp::create(rewriter, loc, rowType,
+                                                forall.getRegionIterArgs()[0],
+                                                offsets, sizes, strides);
     // Element by element (scf.for + tensor.insert, in place after
     // bufferization): a linalg op here would become a nested scf.parallel
     // under the thread guard, which convert-parallel-loops-to-gpu rejects.
-    Value row = c.loop(
-        c0, c.idx(dValue), c1, {slot},
-        [&](Emitter &e, Value d, ValueRange r) -> SmallVector<Value> {
-          Value o = arith::DivFOp::create(e.b, e.loc, e.load(acc, d), l);
-          o = arith::SelectOp::create(e.b, e.loc, none, zero, o);
-          return {tensor::InsertOp::create(e.b, e.loc, e.toFloat(o, et), r[0],
-                                           ValueRange{d})
-                      .getResult()};
-        })[0];
+    Value row =
+        c.loop(c0, c.idx(dValue), c1, {slot},
+               [&](Emitter &e, Value d, ValueRange r) -> SmallVector<Value> {
+                 Value o = arith::DivFOp::create(e.b, e.loc, e.load(acc, d), l);
+                 o = arith::SelectOp::create(e.b, e.loc, none, zero, o);
+                 return {tensor::InsertOp::create(e.b, e.loc, e.toFloat(o, et),
+                                                  r[0], ValueRange{d})
+                             .getResult()};
+               })[0];
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(rewriter, loc, row,
                                           forall.getRegionIterArgs()[0],
