@@ -19,12 +19,14 @@
 // top-level scf.parallel, i.e. one kernel with one thread per query row
 // (attnc-cuda-map-loops). Adjacent threads are adjacent rows of one head: they
 // read the same K and V rows at the same time. The logit is the one of
-// attn.query_key (dialect/lib/Conversion/AttnToLinalg/LoweringUtils.cpp,
-// attentionLogit), written here for scalars: scale, softcap, ALiBi, mask.
+// attn.query_key, built by the same function as on the CPU paths
+// (attnc/Conversion/AttentionLogit.h): scale, softcap, ALiBi, mask.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Transforms/Passes.h"
+
+#include "attnc/Conversion/AttentionLogit.h"
 
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
@@ -82,18 +84,6 @@ struct Emitter {
       return arith::ExtFOp::create(b, loc, t, v);
     return arith::TruncFOp::create(b, loc, t, v);
   }
-  /// A position (any integer width) or an index as i64.
-  Value toI64(Value v) {
-    Type i64 = b.getI64Type();
-    if (v.getType().isIndex())
-      return arith::IndexCastOp::create(b, loc, i64, v);
-    unsigned width = v.getType().getIntOrFloatBitWidth();
-    if (width < 64)
-      return arith::ExtSIOp::create(b, loc, i64, v);
-    if (width > 64)
-      return arith::TruncIOp::create(b, loc, i64, v);
-    return v;
-  }
   Value extract(Value t, ValueRange indices) {
     return tensor::ExtractOp::create(b, loc, t, indices);
   }
@@ -122,14 +112,6 @@ struct Emitter {
   }
 };
 
-/// The most negative finite value of `t` or -2.3819763e38, whichever is
-/// larger (the masked logit of attn.query_key).
-double maskedLogitValue(Type t) {
-  APFloat lowest = APFloat::getLargest(cast<FloatType>(t).getFloatSemantics(),
-                                       /*Negative=*/true);
-  return std::max(-2.3819763e38, lowest.convertToDouble());
-}
-
 struct Rewriter {
   SdpaOp op;
   int64_t keyTile;
@@ -151,63 +133,27 @@ struct Rewriter {
     return {};
   }
 
-  /// attentionLogit (LoweringUtils.cpp) on one scalar score.
+  /// The logit of attn.query_key / attn.sdpa (AttentionLogit.h) on one
+  /// scalar score.
   Value logit(Emitter &e, Type ct, Value score, Value qPosition,
               Value kPosition, Value keyIndex, Value allowedBit,
               Value alibiQuery, Value alibiKey, Value slope) {
-    MaskAttr mask = op.getMask();
-    Value prefix = op.getUnmaskedPrefix();
-    Value s = e.fmul(score, e.fconst(ct, op.getScale().convertToDouble()));
-    if (op.getSoftcap()) {
-      Value cap = e.fconst(ct, op.getSoftcap()->convertToDouble());
-      s = e.fmul(math::TanhOp::create(
-                     e.b, e.loc, arith::DivFOp::create(e.b, e.loc, s, cap)),
-                 cap);
-    }
-    auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
-      return arith::CmpIOp::create(e.b, e.loc, p, x, y);
-    };
-    if (alibiQuery) {
-      // s - slope * (qa - ka), |qa - ka| under full and local masks; keys
-      // of the unmasked prefix get no bias.
-      Value dist = arith::SIToFPOp::create(
-          e.b, e.loc, ct, e.sub(e.toI64(alibiQuery), e.toI64(alibiKey)));
-      if (mask.isFull() || mask.getKind() == MaskKind::Local)
-        dist = math::AbsFOp::create(e.b, e.loc, dist);
-      Value biased = e.fsub(s, e.fmul(slope, dist));
-      if (prefix)
-        biased = arith::SelectOp::create(
-            e.b, e.loc, cmp(arith::CmpIPredicate::ult, keyIndex, prefix), s,
-            biased);
-      s = biased;
-    }
-    Value ok;
-    auto both = [&](Value c) {
-      ok = ok ? arith::AndIOp::create(e.b, e.loc, ok, c).getResult() : c;
-    };
-    Value qi = e.toI64(qPosition), kj = e.toI64(kPosition);
-    Type i64 = e.b.getI64Type();
-    if (op.getQueryPositions())
-      both(cmp(arith::CmpIPredicate::sge, kj,
-               arith::ConstantIntOp::create(e.b, e.loc, i64, 0)));
-    Value w = arith::ConstantIntOp::create(e.b, e.loc, i64, mask.getWindow());
-    if (mask.getKind() == MaskKind::Local) {
-      both(cmp(arith::CmpIPredicate::slt, e.sub(qi, kj), w));
-      both(cmp(arith::CmpIPredicate::slt, e.sub(kj, qi), w));
-    } else if (!mask.isFull()) {
-      both(cmp(arith::CmpIPredicate::sle, kj, qi));
-    }
-    if (mask.getKind() == MaskKind::SlidingWindow)
-      both(cmp(arith::CmpIPredicate::slt, e.sub(qi, kj), w));
-    if (prefix && ok)
-      ok = arith::OrIOp::create(
-          e.b, e.loc, ok, cmp(arith::CmpIPredicate::ult, keyIndex, prefix));
-    if (allowedBit)
-      both(allowedBit);
-    if (ok)
-      s = arith::SelectOp::create(e.b, e.loc, ok, s,
-                                  e.fconst(ct, maskedLogitValue(ct)));
-    return s;
+    lowering::LogitSpec spec{
+        ct,
+        op.getScale().convertToDouble(),
+        op.getSoftcap() ? std::optional<APFloat>(*op.getSoftcap())
+                        : std::nullopt,
+        op.getMask(),
+        static_cast<bool>(op.getQueryPositions()),
+        static_cast<bool>(allowedBit),
+        op.getUnmaskedPrefix(),
+        static_cast<bool>(alibiQuery)};
+    auto value = [](Value v) { return [v]() { return v; }; };
+    lowering::LogitOperands in{value(qPosition), value(kPosition),
+                               value(keyIndex),  value(allowedBit),
+                               value(alibiQuery), value(alibiKey),
+                               value(slope)};
+    return lowering::attentionLogit(e.b, e.loc, spec, score, in);
   }
 
   void rewrite(RewriterBase &rewriter) {
@@ -306,8 +252,7 @@ struct Rewriter {
             c.fconst(ct, slopes[n]), slope);
     }
 
-    double maskedValue = maskedLogitValue(ct);
-    Value masked = c.fconst(ct, maskedValue);
+    Value masked = lowering::maskedLogit(rewriter, loc, ct);
     ValueRange state = c.loop(
         jStart, jhi, tk, {masked, zero},
         [&](Emitter &e, Value j0, ValueRange ml) -> SmallVector<Value> {

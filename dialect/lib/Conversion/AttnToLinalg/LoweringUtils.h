@@ -8,6 +8,7 @@
 #ifndef ATTNC_LIB_CONVERSION_ATTNTOLINALG_LOWERINGUTILS_H
 #define ATTNC_LIB_CONVERSION_ATTNTOLINALG_LOWERINGUTILS_H
 
+#include "attnc/Conversion/AttentionLogit.h"
 #include "attnc/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,9 +27,6 @@ using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// A scalar float constant of type `type`.
 Value floatConst(OpBuilder &b, Location loc, Type type, double value);
-/// The most negative finite value of `type` or -2.3819763e38, whichever is
-/// larger (gemma/penzai's masked-out logit, clamped for f16).
-Value maskedLogit(OpBuilder &b, Location loc, Type type);
 /// tensor.empty of the given sizes.
 Value empty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
             Type elementType);
@@ -109,34 +107,6 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs,
 LogicalResult replaceWithCast(ConversionPatternRewriter &rewriter,
                               Operation *op, Value value);
 
-/// A position (any integer width) or an index as i64.
-Value toI64(OpBuilder &b, Location loc, Value v);
-
-/// What attn.query_key and attn.sdpa do to one raw score q.k: scale,
-/// softcap, ALiBi bias, mask (set to maskedLogit when not attended).
-struct LogitSpec {
-  Type et;
-  double scale;
-  std::optional<APFloat> softcap;
-  MaskAttr mask;
-  bool explicitPositions; // mask compares given positions, not indices
-  bool hasAllowed;
-  Value prefix;           // unmasked_prefix (index) or null
-  bool alibi;
-  bool alibiAbs() const {
-    return mask.isFull() || mask.getKind() == MaskKind::Local;
-  }
-};
-/// The scalars of one (query, key) pair, built on demand (in the order the
-/// logit needs them): the mask's query/key positions (any int or index),
-/// the key's index in the key sequence (index, for the prefix), the
-/// allowed bit, the ALiBi query/key positions and the head's slope.
-struct LogitOperands {
-  std::function<Value()> queryPos, keyPos, keyIndex, allowed, alibiQuery,
-      alibiKey, slope;
-};
-Value attentionLogit(OpBuilder &b, Location l, const LogitSpec &spec,
-                     Value score, const LogitOperands &in);
 
 /// [B, H, S, X] -> [B, K, H/K, S, X] (query heads grouped by kv head).
 Value groupHeads(OpBuilder &b, Location loc, Value t, int64_t kvHeads);
