@@ -9,11 +9,12 @@
 // (attnc-vectorize-contractions); convert-scf-to-openmp turns it into an
 // OpenMP work-sharing loop (libomp, OMP_NUM_THREADS threads; static
 // schedule, each output summed by one thread: results independent of the
-// thread count). Every other linalg op still lowers to loops that LLVM
-// vectorizes where it can. Flash attention (attn-flash-attention) arrives as
-// an scf.forall over (batch, head, query tile): scf-forall-to-parallel makes
-// it the OpenMP loop, and its tile contractions (attnc.serial) get
-// sequential loops inside it.
+// thread count). Every other linalg op gets an scf.parallel over its leading
+// parallel dimensions around loops that LLVM vectorizes, exp/tanh/erf as
+// polynomials (attnc-parallelize-elementwise). Flash attention
+// (attn-flash-attention) arrives as an scf.forall over (batch, head, query
+// tile): scf-forall-to-parallel makes it the OpenMP loop, and its tile
+// contractions (attnc.serial) get sequential loops inside it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,6 +68,7 @@ const std::string &attnc::cpuPipelineText() {
       "canonicalize,"
       "attnc-outline-kernels,"
       "attnc-vectorize-contractions,"
+      "attnc-parallelize-elementwise,"
       "convert-scf-to-openmp,"
       "attnc-inline-alloca-scopes,"
       "convert-linalg-to-loops,"

@@ -198,4 +198,60 @@ def AttncResultsInPlace : Pass<"attnc-results-in-place", "mlir::ModuleOp"> {
   }];
 }
 
+def AttncParallelizeElementwise
+    : Pass<"attnc-parallelize-elementwise", "mlir::ModuleOp"> {
+  let summary = "the linalg ops left after attnc-vectorize-contractions as "
+                "an scf.parallel over their leading parallel dimensions";
+  let description = [{
+    Norms, RoPE, activations, residual adds, transposes, copies and fills
+    would otherwise run as plain loops on one thread. Every linalg op on
+    buffers whose first loop dimensions are parallel and index every output
+    becomes an `scf.parallel` over those dimensions flattened into one index
+    (the loop that `convert-scf-to-openmp` splits across threads), with the
+    other dimensions as `scf.for` loops inside it around the payload on
+    `memref.load`/`memref.store`. The innermost loop is kept whole for LLVM
+    to vectorize; small static inner dimensions move inside until an
+    iteration has `grain` elements; a 1-d op is split into chunks of `grain`.
+    The innermost reduction loops carry the outputs in `iter_args`, their
+    combining op marked `reassoc` (vectorizable, summed in one fixed order
+    per output). `math.exp`, `math.tanh` and `math.erf` in the payload become
+    MLIR's f32 polynomials (as flash attention's tiles), so SiLU and GELU
+    vectorize instead of calling libm per element. Each output element is
+    computed by one iteration: results do not depend on the thread count.
+
+    Left alone: ops inside a parallel loop, ops in a function called from
+    one (flash attention's outlined tile kernels; a kernel also called from
+    the top level gets a `_serial` copy for the parallel loop's calls), ops
+    marked `attnc.serial`, and ops with nothing to split.
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel", "parallel"]}
+        ins(%a, %b : memref<?x?x768xf32>, memref<?x?x768xf32>)
+        outs(%c : memref<?x?x768xf32>) { addf }
+    ```
+    becomes
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%d0 * %d1) step (%c1) {
+      %s = arith.remui %i, %d1
+      %b = arith.divui %i, %d1
+      scf.for %j = %c0 to %c768 step %c1 { load, load, addf, store }
+    }
+    ```
+  }];
+  let options = [
+    Option<"grain", "grain", "int64_t", "256",
+           "elements an iteration of the thread loop should at least cover "
+           "(static inner dimensions join the inner loops until then)">,
+    Option<"approximateMath", "approximate-math", "bool", "true",
+           "exp, tanh and erf as f32 polynomials">,
+    Option<"reassociate", "reassociate", "bool", "true",
+           "mark the combining op of inner reduction loops reassoc">,
+  ];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // ATTNC_COMPILER_TRANSFORMS_PASSES_TD
