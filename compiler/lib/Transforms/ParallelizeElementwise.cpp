@@ -5,9 +5,11 @@
 // A linalg op on buffers with loop dimensions d0..dn-1 whose leading
 // dimensions d0..dk-1 are parallel (and index every output) becomes
 //
-//   scf.parallel (%i) = (0) to (size(d0) * .. * size(dk-1))   (thread loop)
-//     d0..dk-1 = delinearize(%i)
-//     scf.for dk .. scf.for dn-1 { payload on memref.load / memref.store }
+//   N = size(d0) * .. * size(dk-1); per = ceil(N / min(N, blocks))
+//   scf.parallel (%b) = (0) to (ceil(N / per))                (thread loop)
+//     scf.for %i = %b * per to min(%b * per + per, N)
+//       d0..dk-1 = delinearize(%i)
+//       scf.for dk .. scf.for dn-1 { payload on memref.load / memref.store }
 //
 // with the innermost block of reduction dimensions carrying the outputs in
 // iter_args (loaded before, stored after: no store-to-load chain through
@@ -394,11 +396,28 @@ struct ParallelizeElementwise
     Value total = extents[0];
     for (unsigned d = 1; d < p.split; ++d)
       total = arith::MulIOp::create(b, loc, total, extents[d]);
+    // At most `blocks` iterations of the thread loop, each a contiguous
+    // range of `per` flat indices: few work-sharing steps however the
+    // runtime schedules the loop (a dynamic schedule pays per iteration).
+    Value per = arith::MaxUIOp::create(
+        b, loc,
+        arith::CeilDivUIOp::create(
+            b, loc, total,
+            arith::MaxUIOp::create(
+                b, loc, arith::MinUIOp::create(b, loc, total, e.idx(blocks)),
+                e.idx(1))),
+        e.idx(1));
+    Value count = arith::CeilDivUIOp::create(b, loc, total, per);
     auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
-                                       ValueRange{total}, ValueRange{e.idx(1)});
+                                       ValueRange{count}, ValueRange{e.idx(1)});
     b.setInsertionPoint(par.getBody()->getTerminator());
+    Value lo = arith::MulIOp::create(b, loc, par.getInductionVars()[0], per);
+    Value hi = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, lo, per), total);
+    auto flat = scf::ForOp::create(b, loc, lo, hi, e.idx(1));
+    b.setInsertionPoint(flat.getBody()->getTerminator());
     // Delinearized innermost first (row-major over d0..dsplit-1).
-    Value rest = par.getInductionVars()[0];
+    Value rest = flat.getInductionVar();
     for (unsigned d = p.split; d-- > 1;) {
       ivs[d] = arith::RemUIOp::create(b, loc, rest, extents[d]);
       rest = arith::DivUIOp::create(b, loc, rest, extents[d]);

@@ -207,7 +207,9 @@ def AttncParallelizeElementwise
     would otherwise run as plain loops on one thread. Every linalg op on
     buffers whose first loop dimensions are parallel and index every output
     becomes an `scf.parallel` over those dimensions flattened into one index
-    (the loop that `convert-scf-to-openmp` splits across threads), with the
+    (the loop that `convert-scf-to-openmp` splits across threads; at most
+    `blocks` iterations, each a contiguous range of that index, so that a
+    dynamic schedule dispatches few of them), with the
     other dimensions as `scf.for` loops inside it around the payload on
     `memref.load`/`memref.store`. The innermost loop is kept whole for LLVM
     to vectorize; small static inner dimensions move inside until an
@@ -242,6 +244,9 @@ def AttncParallelizeElementwise
     Option<"grain", "grain", "int64_t", "256",
            "elements an iteration of the thread loop should at least cover "
            "(static inner dimensions join the inner loops until then)">,
+    Option<"blocks", "blocks", "int64_t", "64",
+           "at most this many iterations of the thread loop, each a "
+           "contiguous range of the flattened parallel index">,
     Option<"approximateMath", "approximate-math", "bool", "true",
            "exp, tanh and erf as f32 polynomials">,
     Option<"reassociate", "reassociate", "bool", "true",
