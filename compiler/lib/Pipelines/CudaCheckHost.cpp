@@ -15,17 +15,18 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDACHECKHOST
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
 
 /// Host code must not dereference its memrefs: they are device memory.
-struct CheckHostPass : PassWrapper<CheckHostPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckHostPass)
-  StringRef getArgument() const final { return "attnc-cuda-check-host"; }
-  StringRef getDescription() const final {
-    return "Fail when host code reads or writes a memref";
-  }
+struct CheckHostPass
+    : attnc::cuda::impl::AttncCudaCheckHostBase<CheckHostPass> {
   void runOnOperation() override {
     for (auto f : getOperation().getOps<func::FuncOp>())
       f.walk([&](Operation *op) {

@@ -13,6 +13,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDACOPIESTOLINALG
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -21,15 +26,7 @@ namespace {
 /// every other linalg op (finalize-memref-to-llvm would make it a host
 /// memcpy on device pointers).
 struct CopiesToLinalgPass
-    : PassWrapper<CopiesToLinalgPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopiesToLinalgPass)
-  StringRef getArgument() const final { return "attnc-cuda-copies-to-linalg"; }
-  StringRef getDescription() const final {
-    return "memref.copy -> linalg.generic copy";
-  }
-  void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<linalg::LinalgDialect>();
-  }
+    : attnc::cuda::impl::AttncCudaCopiesToLinalgBase<CopiesToLinalgPass> {
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp op) { copies.push_back(op); });

@@ -13,6 +13,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDAEMULATIONHOISTALLOCAS
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -22,15 +27,7 @@ namespace {
 /// top-level loop, so that the loops reuse one stack slot instead of
 /// allocating per iteration.
 struct EmulationHoistAllocasPass
-    : PassWrapper<EmulationHoistAllocasPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmulationHoistAllocasPass)
-  StringRef getArgument() const final {
-    return "attnc-cuda-emulation-hoist-allocas";
-  }
-  StringRef getDescription() const final {
-    return "Move static allocas out of the top-level (mapped) scf.parallel "
-           "loops (sequential CPU emulation only)";
-  }
+    : attnc::cuda::impl::AttncCudaEmulationHoistAllocasBase<EmulationHoistAllocasPass> {
   void runOnOperation() override {
     for (auto f : getOperation().getOps<func::FuncOp>())
       for (Block &block : f.getBody())

@@ -14,6 +14,11 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDAEXPANDMATH
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -21,15 +26,8 @@ namespace {
 /// math ops -> arith/polynomial forms inside the kernels, so that
 /// convert-gpu-to-nvvm has nothing to call in libdevice; what remains
 /// (sqrt, fabs, fma, floor, ...) lowers to LLVM intrinsics NVPTX supports.
-struct ExpandMathPass : PassWrapper<ExpandMathPass, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandMathPass)
-  StringRef getArgument() const final { return "attnc-cuda-expand-math"; }
-  StringRef getDescription() const final {
-    return "Expand math ops into polynomial approximations in gpu.modules";
-  }
-  void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
-  }
+struct ExpandMathPass
+    : attnc::cuda::impl::AttncCudaExpandMathBase<ExpandMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     math::populateExpansionPatterns(patterns);

@@ -20,6 +20,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDAMAPLOOPS
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -117,18 +122,7 @@ void hoistPrivateBuffers(scf::ParallelOp inner) {
 /// threads (see the file comment); wraps other memory-touching top-level
 /// ops in a one-thread parallel loop.
 struct MapLoopsPass
-    : PassWrapper<MapLoopsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MapLoopsPass)
-  StringRef getArgument() const final { return "attnc-cuda-map-loops"; }
-  StringRef getDescription() const final {
-    return "Tile top-level scf.parallel loops into blocks of threads and map "
-           "them to the GPU";
-  }
-  void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<gpu::GPUDialect, scf::SCFDialect, arith::ArithDialect,
-             func::FuncDialect>();
-  }
-
+    : attnc::cuda::impl::AttncCudaMapLoopsBase<MapLoopsPass> {
   func::FuncOp copyFn;
 
   void runOnOperation() override {

@@ -14,6 +14,11 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDAMERGEKERNELS
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -23,13 +28,7 @@ namespace {
 /// argument types: the same op in another layer) is dropped and its launches
 /// go to the earlier one.
 struct MergeKernelsPass
-    : PassWrapper<MergeKernelsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MergeKernelsPass)
-  StringRef getArgument() const final { return "attnc-cuda-merge-kernels"; }
-  StringRef getDescription() const final {
-    return "Merge the outlined gpu.modules into one, sharing identical "
-           "kernels";
-  }
+    : attnc::cuda::impl::AttncCudaMergeKernelsBase<MergeKernelsPass> {
   void runOnOperation() override {
     ModuleOp m = getOperation();
     MLIRContext *ctx = &getContext();

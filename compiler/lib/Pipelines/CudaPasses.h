@@ -1,8 +1,8 @@
 //===- CudaPasses.h - the attnc-cuda-pipeline's own passes ------*- C++ -*-===//
 //
 // Private to compiler/lib/Pipelines: the passes of the CUDA pipeline that
-// upstream MLIR does not have, one per file (Cuda<Name>.cpp), registered by
-// CUDA.cpp under the names in the comments. See CUDA.cpp's file comment and
+// upstream MLIR does not have, declared in CudaPasses.td (ODS), one per file
+// (Cuda<Name>.cpp), registered by CUDA.cpp under the names in the comments. See CUDA.cpp's file comment and
 // compiler/docs/cuda.md for where each runs.
 //
 //===----------------------------------------------------------------------===//

@@ -12,6 +12,11 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/Pass.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_DEF_ATTNCCUDAREPLACELIBDEVICE
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -21,14 +26,7 @@ namespace {
 /// without CUDA has none): the simple ones become LLVM intrinsics NVPTX
 /// selects directly; any other __nv_ call is an error.
 struct ReplaceLibdevicePass
-    : PassWrapper<ReplaceLibdevicePass, OperationPass<gpu::GPUModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ReplaceLibdevicePass)
-  StringRef getArgument() const final {
-    return "attnc-cuda-replace-libdevice";
-  }
-  StringRef getDescription() const final {
-    return "Replace libdevice calls by LLVM intrinsics in gpu.modules";
-  }
+    : attnc::cuda::impl::AttncCudaReplaceLibdeviceBase<ReplaceLibdevicePass> {
   void runOnOperation() override {
     gpu::GPUModuleOp gm = getOperation();
     SmallVector<LLVM::CallOp> calls;

@@ -1,0 +1,102 @@
+//===- CudaPasses.td - the attnc-cuda-pipeline's own passes --*- tablegen -*-===//
+//
+// Private to compiler/lib/Pipelines: one pass per file (Cuda<Name>.cpp),
+// created through CudaPasses.h and registered by CUDA.cpp. Where each runs:
+// CUDA.cpp's file comment and compiler/docs/cuda.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTNC_LIB_PIPELINES_CUDAPASSES_TD
+#define ATTNC_LIB_PIPELINES_CUDAPASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AttncCudaCopiesToLinalg
+    : Pass<"attnc-cuda-copies-to-linalg", "mlir::ModuleOp"> {
+  let summary = "memref.copy -> linalg.generic copy";
+  let description = [{
+    A memref.copy becomes a linalg.generic copy, so that it becomes a kernel
+    like every other linalg op (finalize-memref-to-llvm would make it a host
+    memcpy on device pointers).
+  }];
+  let constructor = "attnc::cuda::createCopiesToLinalgPass()";
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def AttncCudaMapLoops : Pass<"attnc-cuda-map-loops", "mlir::ModuleOp"> {
+  let summary = "Tile top-level scf.parallel loops into blocks of threads and "
+                "map them to the GPU";
+  let description = [{
+    Each top-level scf.parallel is tiled so that one block of up to 256
+    threads covers a tile of its two innermost parallel dims, the tiles go to
+    the grid, and thread-private buffers move to the kernel's entry; other
+    memory-touching top-level ops get a one-thread launch, and a host read
+    of one device element goes through attnc_cuda_memcpy_dtoh.
+  }];
+  let constructor = "attnc::cuda::createMapLoopsPass()";
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
+
+def AttncCudaEmulationHoistAllocas
+    : Pass<"attnc-cuda-emulation-hoist-allocas", "mlir::ModuleOp"> {
+  let summary = "Move static allocas out of the top-level (mapped) "
+                "scf.parallel loops (sequential CPU emulation only)";
+  let description = [{
+    --emit=cpu-emulation runs the mapped loops sequentially on the host: a
+    thread-private buffer moves in front of its top-level loop, so that the
+    loops reuse one stack slot instead of allocating per iteration.
+  }];
+  let constructor = "attnc::cuda::createEmulationHoistAllocasPass()";
+}
+
+def AttncCudaMergeKernels
+    : Pass<"attnc-cuda-merge-kernels", "mlir::ModuleOp"> {
+  let summary = "Merge the outlined gpu.modules into one, sharing identical "
+                "kernels";
+  let description = [{
+    All outlined kernels go into one gpu.module @attnc_kernels (one PTX, one
+    module load); a kernel identical to an earlier one (same body, same
+    argument types: the same op in another layer) is dropped and its
+    launches go to the earlier one.
+  }];
+  let constructor = "attnc::cuda::createMergeKernelsPass()";
+}
+
+def AttncCudaCheckHost : Pass<"attnc-cuda-check-host", "mlir::ModuleOp"> {
+  let summary = "Fail when host code reads or writes a memref";
+  let description = [{
+    Host code must not dereference its memrefs: they are device memory. The
+    pass names the offending op and the function it is in.
+  }];
+  let constructor = "attnc::cuda::createCheckHostPass()";
+}
+
+def AttncCudaExpandMath : Pass<"attnc-cuda-expand-math"> {
+  let summary = "Expand math ops into polynomial approximations in "
+                "gpu.modules";
+  let description = [{
+    math ops -> arith/polynomial forms inside the kernels, so that
+    convert-gpu-to-nvvm has nothing to call in libdevice; what remains
+    (sqrt, fabs, fma, floor, ...) lowers to LLVM intrinsics NVPTX supports.
+  }];
+  let constructor = "attnc::cuda::createExpandMathPass()";
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def AttncCudaReplaceLibdevice
+    : Pass<"attnc-cuda-replace-libdevice", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Replace libdevice calls by LLVM intrinsics in gpu.modules";
+  let description = [{
+    convert-gpu-to-nvvm turns what is left of math (sqrt, floor, ...) into
+    calls to libdevice (__nv_sqrtf, ...), which is not linked (a machine
+    without CUDA has none): the simple ones become LLVM intrinsics NVPTX
+    selects directly; any other __nv_ call is an error.
+  }];
+  let constructor = "attnc::cuda::createReplaceLibdevicePass()";
+}
+
+#endif // ATTNC_LIB_PIPELINES_CUDAPASSES_TD
