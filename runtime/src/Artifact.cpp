@@ -42,8 +42,24 @@ std::string attnc::rt::shapeString(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+void *attnc::rt::memrefDescriptor(std::vector<int64_t> &desc,
+                                  const void *data,
+                                  const std::vector<int64_t> &shape) {
+  desc.resize(3 + 2 * shape.size());
+  desc[0] = desc[1] = int64_t(reinterpret_cast<intptr_t>(data));
+  desc[2] = 0;
+  int64_t stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    desc[3 + d] = shape[d];
+    desc[3 + shape.size() + d] = stride;
+    stride *= shape[d];
+  }
+  return desc.data();
+}
+
 using attnc::rt::EntryFn;
 using attnc::rt::fail;
+using attnc::rt::memrefDescriptor;
 using attnc::rt::shapeString;
 
 namespace {
@@ -341,18 +357,7 @@ attnc_status attnc_session_run(attnc_session *s) {
       packed[i] = const_cast<void *>(data[i]);
       continue;
     }
-    const auto &shape = s->shapes[i];
-    auto &desc = descriptors[i];
-    desc.resize(3 + 2 * shape.size());
-    desc[0] = desc[1] = int64_t(reinterpret_cast<intptr_t>(data[i]));
-    desc[2] = 0;
-    int64_t stride = 1;
-    for (size_t d = shape.size(); d-- > 0;) {
-      desc[3 + d] = shape[d];
-      desc[3 + shape.size() + d] = stride;
-      stride *= shape[d];
-    }
-    packed[i] = desc.data();
+    packed[i] = memrefDescriptor(descriptors[i], data[i], s->shapes[i]);
   }
   s->fn(packed.data());
   if (cudaCall) {

@@ -28,6 +28,12 @@ attnc_status fail(attnc_status status, std::string message);
 /// "[2, ?, 768]".
 std::string shapeString(const std::vector<int64_t> &shape);
 
+/// The memref descriptor an entry point takes for a dense row-major tensor
+/// at `data` of `shape`: {allocated, aligned, offset, sizes, strides}.
+/// Returns what the packed argument array points at (desc.data()).
+void *memrefDescriptor(std::vector<int64_t> &desc, const void *data,
+                       const std::vector<int64_t> &shape);
+
 } // namespace attnc::rt
 
 struct attnc_artifact {

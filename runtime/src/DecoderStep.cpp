@@ -164,18 +164,8 @@ void runStep(attnc_decoder *d, const Step &step, const StepInputs &in) {
   std::vector<std::vector<int64_t>> descriptors(args.size());
   std::vector<void *> packed(args.size());
   for (size_t i = 0; i < args.size(); ++i) {
-    const auto &shape = shapes[i];
-    auto &desc = descriptors[i];
-    desc.resize(3 + 2 * shape.size());
-    desc[0] = desc[1] = int64_t(reinterpret_cast<intptr_t>(data[i]));
-    desc[2] = 0;
-    int64_t stride = 1;
-    for (size_t k = shape.size(); k-- > 0;) {
-      desc[3 + k] = shape[k];
-      desc[3 + shape.size() + k] = stride;
-      stride *= shape[k];
-    }
-    packed[i] = desc.data();
+    packed[i] =
+        attnc::rt::memrefDescriptor(descriptors[i], data[i], shapes[i]);
   }
   step.fn(packed.data());
   d->end = written;
