@@ -39,6 +39,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <functional>
+#include <tuple>
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNCCUDAFUSEDATTENTION
@@ -219,20 +220,9 @@ struct Rewriter {
     // The keys row i may see: without explicit positions the mask compares
     // indices, so only its band (plus the unmasked prefix) is visited.
     Value jlo = c0, jhi = skv;
-    if (!qPos) {
-      int64_t w = mask.getWindow();
-      if (mask.getKind() == MaskKind::Local ||
-          mask.getKind() == MaskKind::SlidingWindow)
-        jlo = c.smax(c.sub(i, c.idx(w - 1)), c0);
-      if (mask.getKind() == MaskKind::Local)
-        jhi = c.smin(skv, c.add(i, c.idx(w)));
-      else if (!mask.isFull())
-        jhi = c.smin(skv, c.add(i, c1));
-      if (prefix) {
-        jlo = c0;
-        jhi = c.smax(jhi, c.smin(prefix, skv));
-      }
-    }
+    if (!qPos)
+      std::tie(jlo, jhi) = lowering::keyBand(rewriter, loc, mask, prefix, i,
+                                             c.add(i, c1), skv);
     Value jStart = c.sub(jlo, c.rem(jlo, tk));
 
     // Per-row operands of the logit.

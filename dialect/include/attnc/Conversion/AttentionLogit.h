@@ -52,6 +52,15 @@ struct LogitOperands {
 Value attentionLogit(OpBuilder &b, Location l, const LogitSpec &spec,
                      Value score, const LogitOperands &in);
 
+/// The keys [lo, hi) (index values) that the queries [qBegin, qEnd) may
+/// see when `mask` compares indices (no explicit positions), among `keys`
+/// keys: the causal / sliding-window / local band, widened to key 0 and
+/// the unmasked prefix when there is one. Keys outside it are all masked,
+/// so attention loops skip them; the logit still masks inside.
+std::pair<Value, Value> keyBand(OpBuilder &b, Location l, MaskAttr mask,
+                                Value prefix, Value qBegin, Value qEnd,
+                                Value keys);
+
 } // namespace mlir::attn::lowering
 
 #endif // ATTNC_CONVERSION_ATTENTIONLOGIT_H

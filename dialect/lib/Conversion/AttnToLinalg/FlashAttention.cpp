@@ -32,6 +32,8 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
+#include <tuple>
+
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNFLASHATTENTION
 #include "attnc/Conversion/Passes.h.inc"
@@ -61,7 +63,6 @@ struct Builder {
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
   Value min(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxUIOp::create(b, loc, x, y); }
   Value dim(Value t, int64_t d) {
     return b.createOrFold<tensor::DimOp>(loc, t, d);
   }
@@ -246,22 +247,9 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
 
     // Key range [jlo, jhi) that some row of this query tile may see.
     Value jlo = c.idx(0), jhi = skv;
-    if (!qPos) {
-      Value qEnd = c.add(q0, rows);
-      int64_t w = mask.isFull() ? 0 : mask.getWindow();
-      if (mask.getKind() == MaskKind::Local ||
-          mask.getKind() == MaskKind::SlidingWindow)
-        jlo = arith::MaxSIOp::create(rewriter, loc, c.sub(q0, c.idx(w - 1)),
-                                     c.idx(0));
-      if (mask.getKind() == MaskKind::Local)
-        jhi = c.min(skv, c.add(qEnd, c.idx(w - 1)));
-      else if (!mask.isFull())
-        jhi = c.min(skv, qEnd);
-      if (prefix) {
-        jlo = c.idx(0);
-        jhi = c.max(jhi, c.min(prefix, skv));
-      }
-    }
+    if (!qPos)
+      std::tie(jlo, jhi) =
+          keyBand(rewriter, loc, mask, prefix, q0, c.add(q0, rows), skv);
     Value slope;
     if (alibiQ)
       slope = tensor::ExtractOp::create(rewriter, loc, slopeTable, h);

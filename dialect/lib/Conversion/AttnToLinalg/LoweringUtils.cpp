@@ -411,6 +411,30 @@ Value lowering::toI64(OpBuilder &b, Location loc, Value v) {
   return v;
 }
 
+std::pair<Value, Value> lowering::keyBand(OpBuilder &b, Location l,
+                                          MaskAttr mask, Value prefix,
+                                          Value qBegin, Value qEnd,
+                                          Value keys) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+  Value lo = idx(0), hi = keys;
+  int64_t w = mask.isFull() ? 0 : mask.getWindow();
+  if (mask.getKind() == MaskKind::Local ||
+      mask.getKind() == MaskKind::SlidingWindow)
+    lo = arith::MaxSIOp::create(
+        b, l, arith::SubIOp::create(b, l, qBegin, idx(w - 1)), idx(0));
+  if (mask.getKind() == MaskKind::Local)
+    hi = arith::MinUIOp::create(
+        b, l, keys, arith::AddIOp::create(b, l, qEnd, idx(w - 1)));
+  else if (!mask.isFull())
+    hi = arith::MinUIOp::create(b, l, keys, qEnd);
+  if (prefix) {
+    lo = idx(0);
+    hi = arith::MaxUIOp::create(b, l, hi,
+                                arith::MinUIOp::create(b, l, prefix, keys));
+  }
+  return {lo, hi};
+}
+
 Value lowering::attentionLogit(OpBuilder &b, Location l, const LogitSpec &spec,
                                Value score, const LogitOperands &in) {
   Type et = spec.et;
