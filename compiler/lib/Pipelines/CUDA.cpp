@@ -45,6 +45,11 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
+namespace attnc::cuda {
+#define GEN_PASS_REGISTRATION
+#include "CudaPasses.h.inc"
+} // namespace attnc::cuda
+
 using namespace mlir;
 
 namespace {
@@ -61,14 +66,8 @@ void registerUpstreamPasses() {
     bufferization::registerBufferizationPasses();
     if (!PassPipelineInfo::lookup("buffer-deallocation-pipeline"))
       bufferization::registerBufferizationPipelines();
-    // attnc's CUDA passes, one per file (CudaPasses.h).
-    registerPass(attnc::cuda::createCopiesToLinalgPass);
-    registerPass(attnc::cuda::createMapLoopsPass);
-    registerPass(attnc::cuda::createEmulationHoistAllocasPass);
-    registerPass(attnc::cuda::createMergeKernelsPass);
-    registerPass(attnc::cuda::createCheckHostPass);
-    registerPass(attnc::cuda::createExpandMathPass);
-    registerPass(attnc::cuda::createReplaceLibdevicePass);
+    // attnc's CUDA passes (CudaPasses.td), one per file.
+    attnc::cuda::registerAttncCudaPasses();
     return true;
   }();
   (void)done;

@@ -397,8 +397,8 @@ struct ParallelizeElementwise
     for (unsigned d = 1; d < p.split; ++d)
       total = arith::MulIOp::create(b, loc, total, extents[d]);
     // At most `blocks` iterations of the thread loop, each a contiguous
-    // range of `per` flat indices: few work-sharing steps however the
-    // runtime schedules the loop (a dynamic schedule pays per iteration).
+    // range of `per` flat indices: few work-sharing steps per loop, and a
+    // thread's rows stay contiguous in memory.
     Value per = arith::MaxUIOp::create(
         b, loc,
         arith::CeilDivUIOp::create(
