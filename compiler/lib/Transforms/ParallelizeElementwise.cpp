@@ -11,6 +11,10 @@
 //       d0..dk-1 = delinearize(%i)
 //       scf.for dk .. scf.for dn-1 { payload on memref.load / memref.store }
 //
+// or, when the op has fewer than min-parallel-work iterations in all (known
+// at compile time, or tested by an scf.if), the same body in an scf.for on
+// the calling thread.
+//
 // with the innermost block of reduction dimensions carrying the outputs in
 // iter_args (loaded before, stored after: no store-to-load chain through
 // memory), their combining op marked `reassoc` so that LLVM vectorizes it.
@@ -28,6 +32,7 @@
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -138,12 +143,14 @@ struct Emitter {
   SmallVector<Value> sizes;
   bool reassociate;
 
-  /// Index constants, created once in front of the op.
+  /// Index constants, created once at the start of the function (they
+  /// must dominate both the parallel and the serial form of the op).
   llvm::DenseMap<int64_t, Value> consts;
   Value idx(int64_t v) {
     Value &c = consts[v];
     if (!c) {
-      OpBuilder cb(op);
+      auto cb = OpBuilder::atBlockBegin(
+          &op->getParentOfType<func::FuncOp>().getBody().front());
       c = arith::ConstantIndexOp::create(cb, loc, v);
     }
     return c;
@@ -384,7 +391,6 @@ struct ParallelizeElementwise
     for (Range r : op.createLoopRanges(b, loc))
       e.sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
     unsigned n = op.getNumLoops();
-    SmallVector<Value> ivs(n, Value());
 
     // The thread loop's extent per split dimension: the chunked one counts
     // chunks.
@@ -408,30 +414,81 @@ struct ParallelizeElementwise
                 e.idx(1))),
         e.idx(1));
     Value count = arith::CeilDivUIOp::create(b, loc, total, per);
-    auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
-                                       ValueRange{count}, ValueRange{e.idx(1)});
-    b.setInsertionPoint(par.getBody()->getTerminator());
-    Value lo = arith::MulIOp::create(b, loc, par.getInductionVars()[0], per);
-    Value hi = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, lo, per), total);
-    auto flat = scf::ForOp::create(b, loc, lo, hi, e.idx(1));
-    b.setInsertionPoint(flat.getBody()->getTerminator());
-    // Delinearized innermost first (row-major over d0..dsplit-1).
-    Value rest = flat.getInductionVar();
-    for (unsigned d = p.split; d-- > 1;) {
-      ivs[d] = arith::RemUIOp::create(b, loc, rest, extents[d]);
-      rest = arith::DivUIOp::create(b, loc, rest, extents[d]);
-    }
-    ivs[0] = rest;
-    if (p.chunked) {
-      Value lo = arith::MulIOp::create(b, loc, ivs[last], e.idx(grain));
+
+    // Iteration `block` of the thread loop: flat indices [block * per,
+    // min(block * per + per, total)) of the split dimensions.
+    auto emitBlock = [&](Value block) {
+      SmallVector<Value> ivs(n, Value());
+      Value lo = arith::MulIOp::create(b, loc, block, per);
       Value hi = arith::MinUIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, lo, e.idx(grain)),
-          e.sizes[last]);
-      e.loops(ivs, last, lo, hi);
-    } else {
-      e.loops(ivs, p.split);
+          b, loc, arith::AddIOp::create(b, loc, lo, per), total);
+      auto flat = scf::ForOp::create(b, loc, lo, hi, e.idx(1));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(flat.getBody()->getTerminator());
+      // Delinearized innermost first (row-major over d0..dsplit-1).
+      Value rest = flat.getInductionVar();
+      for (unsigned d = p.split; d-- > 1;) {
+        ivs[d] = arith::RemUIOp::create(b, loc, rest, extents[d]);
+        rest = arith::DivUIOp::create(b, loc, rest, extents[d]);
+      }
+      ivs[0] = rest;
+      if (p.chunked) {
+        Value lo = arith::MulIOp::create(b, loc, ivs[last], e.idx(grain));
+        Value hi = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, lo, e.idx(grain)),
+            e.sizes[last]);
+        e.loops(ivs, last, lo, hi);
+      } else {
+        e.loops(ivs, p.split);
+      }
+    };
+    auto emitParallel = [&]() {
+      auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
+                                         ValueRange{count},
+                                         ValueRange{e.idx(1)});
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(par.getBody()->getTerminator());
+      emitBlock(par.getInductionVars()[0]);
+    };
+    auto emitSerial = [&]() {
+      auto loop = scf::ForOp::create(b, loc, e.idx(0), count, e.idx(1));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      emitBlock(loop.getInductionVar());
+    };
+
+    // Small ops (a decode step's rows of 768) stay on the calling thread:
+    // an OpenMP fork and join costs more than the work, and a lone block
+    // keeps the other threads waiting. Decided at compile time when every
+    // size is known, otherwise by an scf.if on the element count.
+    std::optional<int64_t> staticWork = 1;
+    for (Value size : e.sizes) {
+      std::optional<int64_t> s = getConstantIntValue(size);
+      staticWork = staticWork && s ? std::optional(*staticWork * *s)
+                                   : std::nullopt;
     }
+    if (staticWork) {
+      if (*staticWork >= minParallelWork)
+        emitParallel();
+      else
+        emitSerial();
+      op->erase();
+      return;
+    }
+    Value work = e.sizes.front();
+    for (Value size : ArrayRef(e.sizes).drop_front())
+      work = arith::MulIOp::create(b, loc, work, size);
+    Value big = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, work,
+                              e.idx(minParallelWork)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, count,
+                              e.idx(1)));
+    auto choice = scf::IfOp::create(b, loc, big, /*withElse=*/true);
+    b.setInsertionPoint(choice.thenBlock()->getTerminator());
+    emitParallel();
+    b.setInsertionPoint(choice.elseBlock()->getTerminator());
+    emitSerial();
     op->erase();
   }
 };

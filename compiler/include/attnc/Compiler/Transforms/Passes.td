@@ -220,6 +220,9 @@ def AttncParallelizeElementwise
     MLIR's f32 polynomials (as flash attention's tiles), so SiLU and GELU
     vectorize instead of calling libm per element. Each output element is
     computed by one iteration: results do not depend on the thread count.
+    An op with fewer than `min-parallel-work` iterations in all (a decode
+    step's rows) runs the same body in an `scf.for` on the calling thread
+    instead; for dynamic sizes an `scf.if` on the count picks the form.
 
     Left alone: ops inside a parallel loop, ops in a function called from
     one (flash attention's outlined tile kernels; a kernel also called from
@@ -247,6 +250,10 @@ def AttncParallelizeElementwise
     Option<"blocks", "blocks", "int64_t", "64",
            "at most this many iterations of the thread loop, each a "
            "contiguous range of the flattened parallel index">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t", "32768",
+           "loop iterations (all dimensions) below which an op runs on the "
+           "calling thread: an OpenMP fork and join costs about that much"
+           " (checked at run time for dynamic sizes)">,
     Option<"approximateMath", "approximate-math", "bool", "true",
            "exp, tanh and erf as f32 polynomials">,
     Option<"reassociate", "reassociate", "bool", "true",
