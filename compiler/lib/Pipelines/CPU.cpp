@@ -81,7 +81,7 @@ const std::string &attnc::cpuPipelineText() {
       // AVX512-BF16 (e.g. --cpu x86-64-v3), which neither libgcc 12 nor the
       // runtime provides.
       "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
-      "arith-expand{include-bf16=true},"
+      "attnc-expand-bf16-conversions,"
       "convert-vector-to-llvm,"
       "convert-math-to-llvm,"
       "convert-math-to-libm,"

@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Pipelines/Pipelines.h"
+#include "attnc/Compiler/Transforms/Passes.h"
 
 #include "CudaPasses.h"
 
@@ -66,7 +67,9 @@ void registerUpstreamPasses() {
     bufferization::registerBufferizationPasses();
     if (!PassPipelineInfo::lookup("buffer-deallocation-pipeline"))
       bufferization::registerBufferizationPipelines();
-    // attnc's CUDA passes (CudaPasses.td), one per file.
+    // attnc's target passes (attnc-expand-bf16-conversions) and its CUDA
+    // passes (CudaPasses.td), one per file.
+    attnc::registerAttncPasses();
     attnc::cuda::registerAttncCudaPasses();
     return true;
   }();
@@ -129,7 +132,7 @@ std::string attnc::cudaEmulationPipelineText() {
          "lower-affine,"
          // bf16 conversions without a __truncsfbf2 libcall (see CPU.cpp).
          "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32},"
-         "arith-expand{include-bf16=true},"
+         "attnc-expand-bf16-conversions,"
          "finalize-memref-to-llvm,"
          "convert-math-to-llvm,"
          "convert-math-to-libm,"
