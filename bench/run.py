@@ -100,6 +100,7 @@ def main():
             out, o = run([w("stream")], {"OMP_NUM_THREADS": str(th)})
             add(("triad", th), float(out.split()[0]), o)
             add(("read", th), float(out.split()[1]), o)
+            add(("read1", th), float(out.split()[2]), o)
             out, o = run(["/usr/bin/python3", os.path.join(ROOT, "bench/sgemm.py")], env)
             add(("sgemm", th), float(out), o)
             # attnc: its OpenMP threads spin between kernels (the default).
@@ -136,7 +137,9 @@ def main():
           f"1T and 2T bit-identical: {same}\n")
     print("| measure | 1 thread | 2 threads | 2T/1T | spread 1T / 2T | other CPU (cores) 1T / 2T |")
     print("|---|---|---|---|---|---|")
-    rows = [("STREAM triad, GB/s", "triad", lambda v: v), ("STREAM read, GB/s", "read", lambda v: v),
+    rows = [("STREAM triad, GB/s", "triad", lambda v: v),
+            ("STREAM read, 4 streams per thread (the roofline's), GB/s", "read", lambda v: v),
+            ("STREAM read, 1 stream per thread, GB/s", "read1", lambda v: v),
             ("sgemm n=2048 (OpenBLAS), GFLOP/s", "sgemm", lambda v: v),
             (f"attnc forward {T} tok, ms", "attnc", lambda v: v),
             (f"PyTorch eager forward {T} tok, ms", "torch", lambda v: v),
@@ -144,7 +147,7 @@ def main():
             ("PyTorch eager decode tok/s (torch.mv)", "torch_dec", None)]
     for name, k, _ in rows:
         m1, m2 = med((k, 1)), med((k, 2))
-        ratio = (m2 / m1) if k in ("triad", "read", "sgemm", "attnc_dec", "torch_dec") else (m1 / m2)
+        ratio = (m2 / m1) if k in ("triad", "read", "read1", "sgemm", "attnc_dec", "torch_dec") else (m1 / m2)
         print(f"| {name} | {m1:.1f} | {m2:.1f} | {ratio:.2f}x | {spread((k, 1)):.0f}% / {spread((k, 2)):.0f}% "
               f"| {other((k, 1)):.2f} / {other((k, 2)):.2f} |")
     for th in (1, 2):
