@@ -22,10 +22,14 @@
  * must outlive the runs that read it.
  *
  * CPU artifacts run their kernels on OpenMP threads (LLVM's libomp):
- * OMP_NUM_THREADS sets how many; results do not depend on it. Their
- * intermediate buffers from 64 KiB on are kept for reuse between runs (at
- * most ATTNC_HOST_CACHE_MB megabytes, default 1024) and returned when the
- * last CPU artifact closes.
+ * OMP_NUM_THREADS sets how many; results do not depend on it. A decode
+ * step is ~100 short parallel loops, so a process that does nothing else
+ * gains from OMP_WAIT_POLICY=active (waiting threads keep spinning: +3%
+ * decode at 2 threads on a 2-core machine); the runtime leaves that choice
+ * to the process, since it affects every OpenMP user in it. A CPU
+ * artifact's intermediate buffers from 64 KiB on are kept for reuse between
+ * runs (at most ATTNC_HOST_CACHE_MB megabytes, default 1024) and returned
+ * when the last CPU artifact closes.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef ATTNC_RUNTIME_H
