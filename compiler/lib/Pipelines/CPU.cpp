@@ -5,7 +5,9 @@
 // (attnc-outline-kernels): LLVM then optimises ~50 small functions instead of
 // one with hundreds of loop nests (llama-style at -O3: 51 s -> 1.8 s).
 // Contractions (projections by [N, K] weights, Q.K^T, P.V) then become
-// register-blocked vector FMA loop nests whose outer loop is an scf.parallel
+// register-blocked vector FMA loop nests (starting from zero instead of
+// reading a zero-filled output: attnc-fold-zero-fills, before outlining)
+// whose outer loop is an scf.parallel
 // (attnc-vectorize-contractions); convert-scf-to-openmp turns it into an
 // OpenMP work-sharing loop (libomp, OMP_NUM_THREADS threads; static
 // schedule, each output summed by one thread: results independent of the
@@ -66,6 +68,7 @@ const std::string &attnc::cpuPipelineText() {
       "attnc-results-in-place,"
       "buffer-deallocation-pipeline,"
       "canonicalize,"
+      "attnc-fold-zero-fills,"
       "attnc-outline-kernels,"
       "attnc-vectorize-contractions,"
       "attnc-parallelize-elementwise,"

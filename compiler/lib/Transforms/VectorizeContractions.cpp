@@ -158,8 +158,15 @@ struct Emitter {
   Value a, bm, c;
   AffineMap ma, mb, mc;
   VectorType vt;
+  /// C holds zeros (attnc.zero_init): start from zero instead of reading it.
+  bool zeroInit = false;
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  Value zeroVector() {
+    return arith::ConstantOp::create(
+        b, loc, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
+  }
 
   /// Indices of `map`'s operand from loop-dimension values.
   SmallVector<Value> indices(AffineMap map, ArrayRef<Value> ivs) {
@@ -172,9 +179,7 @@ struct Emitter {
   /// C[m0..m0+mb, n0..n0+nb] += A[m0.., :] . B[n0.., :]^T over the full k.
   void block(SmallVector<Value> ivs, Value m0, Value n0, int64_t mbs,
              int64_t nbs) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
-    SmallVector<Value> init(mbs * nbs, zero);
+    SmallVector<Value> init(mbs * nbs, zeroVector());
     SmallVector<Value> mi, nj;
     for (int64_t i = 0; i < mbs; ++i)
       mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
@@ -210,9 +215,10 @@ struct Emitter {
         lv[ct.m] = mi[i];
         lv[ct.n] = nj[j];
         SmallVector<Value> ci = indices(mc, lv);
-        Value old = memref::LoadOp::create(b, loc, c, ci);
-        Value sum = arith::AddFOp::create(b, loc, old, s);
-        memref::StoreOp::create(b, loc, sum, c, ci);
+        if (!zeroInit)
+          s = arith::AddFOp::create(
+              b, loc, memref::LoadOp::create(b, loc, c, ci), s);
+        memref::StoreOp::create(b, loc, s, c, ci);
       }
   }
 
@@ -231,13 +237,16 @@ struct Emitter {
       nj.push_back(j ? arith::AddIOp::create(b, loc, n0, idx(j * vl)) : n0);
     SmallVector<Value> init;
     SmallVector<SmallVector<Value>> cIdx;
+    Value zero = zeroInit ? zeroVector() : Value();
     for (int64_t i = 0; i < mbs; ++i)
       for (int64_t j = 0; j < nv; ++j) {
         SmallVector<Value> lv = ivs;
         lv[ct.m] = mi[i];
         lv[ct.n] = nj[j];
         cIdx.push_back(indices(mc, lv));
-        init.push_back(vector::LoadOp::create(b, loc, vt, c, cIdx.back()));
+        init.push_back(zero ? zero
+                            : vector::LoadOp::create(b, loc, vt, c,
+                                                     cIdx.back()));
       }
     auto loop = scf::ForOp::create(
         b, loc, idx(0), kSize, idx(1), init,
@@ -362,6 +371,19 @@ struct VectorizeContractions
     });
     for (Contraction &ct : found)
       rewrite(ct);
+    // attnc-fold-zero-fills erased the zero fill of ops it expected to be
+    // rewritten here; any other keeps reading its init: fill it again.
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!op->hasAttr(attnc::kZeroInitAttrName))
+        return;
+      op->removeAttr(attnc::kZeroInitAttrName);
+      OpBuilder b(op);
+      Value init = op.getDpsInitOperand(0)->get();
+      Type et = getElementTypeOrSelf(init.getType());
+      Value zero = arith::ConstantOp::create(b, op.getLoc(), et,
+                                             b.getZeroAttr(et));
+      linalg::FillOp::create(b, op.getLoc(), zero, init);
+    });
   }
 
   void rewrite(Contraction &ct) {
@@ -379,7 +401,8 @@ struct VectorizeContractions
               maps[0],
               maps[1],
               maps[2],
-              VectorType::get({vectorWidth}, b.getF32Type())};
+              VectorType::get({vectorWidth}, b.getF32Type()),
+              op->hasAttr(attnc::kZeroInitAttrName)};
     unsigned numLoops = op.getNumLoops();
     SmallVector<Value> sizes;
     for (unsigned d = 0; d < numLoops; ++d)

@@ -1,7 +1,9 @@
 // The elementwise and row-reduction work of a decoder layer beside one
 // flash-attention sdpa, in linalg on tensors: an RMSNorm (sum of squares,
-// then a scale by rsqrt and a weight), SiLU(gate) * up and a head
-// transpose. See tests/compile/cpu-parallelize-elementwise.test.
+// then a scale by rsqrt and a weight), SiLU(gate) * up, a head transpose
+// and a row sum whose zero-filled [rows] accumulator has the type of the
+// flash tiles' running row sum. See
+// tests/compile/cpu-parallelize-elementwise.test.
 #x = affine_map<(b, s, h) -> (b, s, h)>
 #r = affine_map<(b, s, h) -> (b, s)>
 #w = affine_map<(b, s, h) -> (h)>
@@ -11,10 +13,12 @@ func.func @forward(%x: tensor<?x?x64xf32> {attnc.name = "x"},
                    %u: tensor<?x?x128xf32> {attnc.name = "up"},
                    %q: tensor<1x8x?x64xf32> {attnc.name = "q"},
                    %k: tensor<1x2x?x64xf32> {attnc.name = "k"},
-                   %v: tensor<1x2x?x64xf32> {attnc.name = "v"})
+                   %v: tensor<1x2x?x64xf32> {attnc.name = "v"},
+                   %r: tensor<?x64xf32> {attnc.name = "r"})
     -> (tensor<?x?x64xf32> {attnc.name = "norm"},
         tensor<?x?x128xf32> {attnc.name = "silu"},
-        tensor<1x?x8x64xf32> {attnc.name = "attn"}) {
+        tensor<1x?x8x64xf32> {attnc.name = "attn"},
+        tensor<?xf32> {attnc.name = "rowsum"}) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
@@ -66,5 +70,16 @@ func.func @forward(%x: tensor<?x?x64xf32> {attnc.name = "x"},
   %et = tensor.empty(%t) : tensor<1x?x8x64xf32>
   %tr = linalg.transpose ins(%o : tensor<1x8x?x64xf32>)
       outs(%et : tensor<1x?x8x64xf32>) permutation = [0, 2, 1, 3]
-  return %n, %si, %tr : tensor<?x?x64xf32>, tensor<?x?x128xf32>, tensor<1x?x8x64xf32>
+  %rows = tensor.dim %r, %c0 : tensor<?x64xf32>
+  %er = tensor.empty(%rows) : tensor<?xf32>
+  %zr = linalg.fill ins(%zero : f32) outs(%er : tensor<?xf32>) -> tensor<?xf32>
+  %rs = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                         affine_map<(i, j) -> (i)>],
+                        iterator_types = ["parallel", "reduction"]}
+      ins(%r : tensor<?x64xf32>) outs(%zr : tensor<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t2 = arith.addf %acc, %a : f32
+    linalg.yield %t2 : f32
+  } -> tensor<?xf32>
+  return %n, %si, %tr, %rs : tensor<?x?x64xf32>, tensor<?x?x128xf32>, tensor<1x?x8x64xf32>, tensor<?xf32>
 }

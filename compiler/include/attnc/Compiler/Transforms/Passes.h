@@ -11,6 +11,12 @@
 
 namespace attnc {
 
+/// Unit attribute on a linalg op on buffers whose init's previous contents
+/// attnc-fold-zero-fills promised to be zeros (it erased the zero fill):
+/// attnc-vectorize-contractions starts its accumulators from zero, or puts
+/// the fill back in front of an op it does not rewrite.
+inline constexpr llvm::StringLiteral kZeroInitAttrName = "attnc.zero_init";
+
 #define GEN_PASS_DECL
 #include "attnc/Compiler/Transforms/Passes.h.inc"
 

@@ -140,6 +140,23 @@ def AttncExpandBF16Conversions
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def AttncFoldZeroFills : Pass<"attnc-fold-zero-fills", "mlir::ModuleOp"> {
+  let summary = "erases the zero fill in front of a contraction that can "
+                "start its accumulators from zero itself";
+  let description = [{
+    Every projection's output buffer is filled with zeros and then
+    accumulated into: a write of the whole output (32 MB for a 256-token
+    forward's logits) and a read of those zeros. On buffers, before kernel
+    outlining, a `linalg.fill` of 0.0 into a fresh allocation or a function
+    argument whose next user is a linalg op with two inputs, one reduction
+    dimension and that buffer as its only init (every other user of the
+    buffer after it) is erased, and the op gets the unit attribute
+    `attnc.zero_init`. `attnc-vectorize-contractions` starts such an op's
+    accumulators from zero; an op it does not rewrite gets its fill back.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def AttncInlineAllocaScopes
     : Pass<"attnc-inline-alloca-scopes", "mlir::ModuleOp"> {
   let summary = "inlines memref.alloca_scope regions that allocate nothing";
