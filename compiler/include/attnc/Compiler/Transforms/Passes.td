@@ -68,6 +68,9 @@ def AttncVectorizeContractions
     iteration in a fixed order: results do not depend on the thread count.
     A contraction marked `attnc.serial` (flash attention's tiles, already
     inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`.
+    One marked `attnc.zero_init` (by `attnc-fold-zero-fills`) starts its
+    accumulators from zero instead of reading C; a marked op this pass does
+    not rewrite gets its zero fill back.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "16",
