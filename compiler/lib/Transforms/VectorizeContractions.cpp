@@ -14,8 +14,9 @@
 //
 // where block(mb, nb) keeps mb * nb vector<VLxf32> accumulators in registers
 // over the whole k loop (mb + nb vector loads feed mb * nb FMAs per step) and
-// adds their horizontal sums to C at the end. Each C element is summed by
-// one thread in a fixed order, so results do not depend on the thread count.
+// adds their horizontal sums (reassociable: a shuffle tree) to C at the end.
+// Each C element is summed by one thread in a fixed order, so results do not
+// depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 
@@ -208,9 +209,14 @@ struct Emitter {
         });
     for (int64_t i = 0; i < mbs; ++i)
       for (int64_t j = 0; j < nbs; ++j) {
-        Value s = vector::ReductionOp::create(b, loc,
-                                              vector::CombiningKind::ADD,
-                                              loop.getResult(i * nbs + j));
+        // reassoc: LLVM sums the lanes as a tree of shuffles and vector
+        // adds instead of 16 dependent scalar adds (every 4-row block of a
+        // decode matrix-vector product ends in 4 such chains; with the tree
+        // decode is 3.5% faster at 2 threads). The tree is fixed at compile
+        // time: results still do not depend on the thread count.
+        Value s = vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::ADD, loop.getResult(i * nbs + j),
+            arith::FastMathFlags::reassoc);
         SmallVector<Value> lv = ivs;
         lv[ct.m] = mi[i];
         lv[ct.n] = nj[j];
