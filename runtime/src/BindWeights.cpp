@@ -3,19 +3,23 @@
 // attnc_artifact_bind_weights_file: map a checkpoint (attnc/Runtime/
 // Safetensors.h validates the file itself), check it against the manifest's
 // weight table (every weight present, shapes equal, a float dtype, no
-// tensor the model does not have), then bind. A tensor whose dtype is the
-// artifact's and whose data is aligned is bound in place (zero-copy: the
-// mapping lives as long as the artifact); other float dtypes are converted
-// (F16/BF16 -> F32, or F32/F16 -> BF16 ...) into buffers the artifact owns.
-// Nothing is bound unless every weight fits.
+// tensor the model does not have), then bind. Tensors in the artifact's
+// dtype are used as they are: for a CPU artifact, copied into one buffer on
+// transparent huge pages (WeightCopy.h says why); otherwise, or with
+// ATTNC_MAP_WEIGHTS=1, bound in place (zero-copy: the mapping lives as long
+// as the artifact). Other float dtypes are converted (F16/BF16 -> F32, or
+// F32/F16 -> BF16 ...) into buffers the artifact owns. Nothing is bound
+// unless every weight fits.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ArtifactInternal.h"
+#include "WeightCopy.h"
 
 #include "attnc/Runtime/HalfFloat.h"
 #include "attnc/Runtime/Safetensors.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -101,7 +105,7 @@ extern "C" attnc_status attnc_artifact_bind_weights_file(attnc_artifact *a,
   std::vector<std::string> problems;
   std::vector<const void *> data(weights.size(), nullptr);
   std::vector<std::shared_ptr<const void>> owned;
-  bool mapped = false;
+  std::vector<std::pair<size_t, const TensorView *>> inPlace;
   std::set<std::string> known;
   try {
     for (size_t i = 0; i < weights.size(); ++i) {
@@ -128,8 +132,8 @@ extern "C" attnc_status attnc_artifact_bind_weights_file(attnc_artifact *a,
       size_t width = attnc::runtime::byteSize(want);
       if (t->dtype == want &&
           reinterpret_cast<uintptr_t>(t->data) % width == 0) {
-        data[i] = t->data; // zero-copy: the mapping stays with the artifact
-        mapped = true;
+        data[i] = t->data; // zero-copy unless copyToHugePages takes it
+        inPlace.emplace_back(i, t);
         continue;
       }
       bool floats = attnc::runtime::isFloatDType(t->dtype) &&
@@ -172,10 +176,20 @@ extern "C" attnc_status attnc_artifact_bind_weights_file(attnc_artifact *a,
                     (problems.size() == 1 ? " problem" : " problems") +
                     " with the weights: " + joinProblems(problems));
 
+  const char *map = std::getenv("ATTNC_MAP_WEIGHTS");
+  bool keepMapped = (map && std::strcmp(map, "0") != 0) ||
+                    a->manifest.targetKind != "cpu";
+  if (!inPlace.empty() && !keepMapped) {
+    if (auto copy = attnc::rt::copyToHugePages(
+            inPlace, data, attnc::rt::weightCopyLimit())) {
+      owned.push_back(std::move(copy));
+      inPlace.clear();
+    }
+  }
   for (size_t i = 0; i < weights.size(); ++i)
     a->weightData[i] = data[i];
-  if (mapped)
-    a->owned.push_back(file);
+  if (!inPlace.empty())
+    a->owned.push_back(file); // zero-copy: the mapping stays with the artifact
   for (auto &o : owned)
     a->owned.push_back(std::move(o));
   return ATTNC_OK;
