@@ -66,8 +66,12 @@ def AttncVectorizeContractions
     vectors of C in registers, no horizontal sums), the form used when n is
     innermost in B (`C += A[.., m, k] * B[.., k, n]`, P.V in attention). Each C element is summed by one
     iteration in a fixed order: results do not depend on the thread count.
+    Single-row dot-product blocks (decode's matrix-vector products) prefetch
+    the rows `prefetch-rows` ahead of theirs, a line per k step, so that the
+    next block's rows are in flight while this one is summed.
     A contraction marked `attnc.serial` (flash attention's tiles, already
-    inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`.
+    inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`
+    (and no prefetches: its B tile is small and already in cache).
     One marked `attnc.zero_init` (by `attnc-fold-zero-fills`) starts its
     accumulators from zero instead of reading C; a marked op this pass does
     not rewrite gets its zero fill back.
@@ -84,6 +88,9 @@ def AttncVectorizeContractions
     Option<"packMinRows", "pack-min-rows", "int64_t", "16",
            "from this many rows of A on, a full chunk of B is copied "
            "transposed and multiplied by broadcast-FMA blocks">,
+    Option<"prefetchRows", "prefetch-rows", "int64_t", "4",
+           "single-row dot-product blocks prefetch B this many rows ahead "
+           "(0: no prefetch)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect",
