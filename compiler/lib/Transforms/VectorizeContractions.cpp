@@ -424,7 +424,9 @@ struct VectorizeContractions
               maps[1],
               maps[2],
               VectorType::get({vectorWidth}, b.getF32Type()),
-              op->hasAttr(attnc::kZeroInitAttrName)};
+              op->hasAttr(attnc::kZeroInitAttrName),
+              /*prefetchRows=*/0,
+              /*nLast=*/Value()};
     unsigned numLoops = op.getNumLoops();
     SmallVector<Value> sizes;
     for (unsigned d = 0; d < numLoops; ++d)
