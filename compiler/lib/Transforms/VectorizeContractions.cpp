@@ -191,6 +191,13 @@ struct Emitter {
       mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
     for (int64_t j = 0; j < nbs; ++j)
       nj.push_back(j ? arith::AddIOp::create(b, loc, n0, idx(j)) : n0);
+    // The rows whose lines each k step prefetches (single-row blocks).
+    SmallVector<Value> ahead;
+    if (prefetchRows > 0 && mbs == 1 && nLast)
+      for (int64_t j = 0; j < nbs; ++j)
+        ahead.push_back(arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, nj[j], idx(prefetchRows)),
+            nLast));
     auto loop = scf::ForOp::create(
         b, loc, idx(0), idx(ct.kSize), idx(vl), init,
         [&](OpBuilder &lb, Location l, Value k0, ValueRange acc) {
@@ -202,17 +209,13 @@ struct Emitter {
             bv.push_back(
                 vector::LoadOp::create(lb, l, vt, bm, indices(mb, lv)));
           }
-          if (prefetchRows > 0 && mbs == 1 && nLast)
-            for (int64_t j = 0; j < nbs; ++j) {
-              lv[ct.n] = arith::MinUIOp::create(
-                  lb, l,
-                  arith::AddIOp::create(lb, l, nj[j], idx(prefetchRows)),
-                  nLast);
-              memref::PrefetchOp::create(lb, l, bm, indices(mb, lv),
-                                         lb.getBoolAttr(false),
-                                         lb.getI32IntegerAttr(3),
-                                         lb.getBoolAttr(true));
-            }
+          for (Value row : ahead) {
+            lv[ct.n] = row;
+            memref::PrefetchOp::create(lb, l, bm, indices(mb, lv),
+                                       lb.getBoolAttr(false),
+                                       lb.getI32IntegerAttr(3),
+                                       lb.getBoolAttr(true));
+          }
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t i = 0; i < mbs; ++i) {
             lv[ct.m] = mi[i];
