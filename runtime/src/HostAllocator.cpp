@@ -99,12 +99,8 @@ void *hostAlloc(int64_t bytes) {
     // (decode's flash-attention tiles allocate ~30 small buffers per head and
     // step: 1-1.5% of decode time went to _int_malloc/_int_free).
     void *raw = std::malloc(n + 2 * kPrefix - 1);
-    if (!raw)
-      return nullptr;
-    auto at = (reinterpret_cast<uintptr_t>(raw) + kPrefix - 1) & ~(kPrefix - 1);
-    void *user = reinterpret_cast<char *>(at) + kPrefix;
-    *headerOf(user) = Header{raw, 0};
-    return user;
+    size_t skew = reinterpret_cast<uintptr_t>(raw) % kPrefix;
+    return place(raw, kPrefix + (skew ? kPrefix - skew : 0), 0);
   }
   size_t total = cls + kPrefix;
   return place(std::aligned_alloc(kPrefix, (total + kPrefix - 1) / kPrefix *
