@@ -10,6 +10,11 @@
 // RUN: attnc-opt %s --attn-flash-attention="query-tile=16 key-tile=32" \
 // RUN:   --canonicalize --cse | FileCheck %s --check-prefix=TILES
 
+// The maps that read a per-query operand from every row of a packed tile.
+// CHECK-DAG: #[[FIRST:.*]] = affine_map<(d0, d1) -> (0)>
+// CHECK-DAG: #[[FIRSTKEY:.*]] = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-DAG: #[[KEY:.*]] = affine_map<(d0, d1) -> (d1)>
+
 // CHECK-LABEL: func.func @causal_gqa
 // CHECK-NOT: 256x256
 // CHECK-DAG: %[[MASKED:.*]] = arith.constant -2.38197633E+38 : f32
@@ -95,9 +100,37 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor
 // CHECK:   } else {
 // CHECK-NEXT: scf.yield
 // CHECK:   }
-// CHECK:   tensor.cast %[[NEXT]]#0
+// CHECK:   scf.yield %[[NEXT]]#0
 func.func @decode_allowed(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>, %qp: tensor<1x1xi32>, %kp: tensor<1x?xi32>, %allowed: tensor<1x1x?xi1>) -> tensor<1x4x1x64xf32> {
   %o = attn.sdpa %q, %k, %v mask(full) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) allowed(%allowed : tensor<1x1x?xi1>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
+
+// One query per head with grouped-query heads (4 over 2 KV heads): one
+// iteration per KV head, whose 2 query heads are the rows of the tile; the
+// cache mask and positions are per query, so every row reads the same one.
+// CHECK-LABEL: func.func @decode_packed_group
+// CHECK: scf.forall (%[[IT:.*]]) in (2)
+// CHECK:   %[[KH:.*]] = arith.remui %[[IT]], %c2
+// CHECK:   %[[BI:.*]] = arith.divui %[[IT]], %c2
+// CHECK:   %[[H:.*]] = arith.muli %[[KH]], %c2
+// CHECK:   tensor.extract_slice %arg0[%[[BI]], %[[H]], 0, 0] [1, 2, 1, 64] [1, 1, 1, 1] : tensor<1x4x1x64xf32> to tensor<2x64xf32>
+// CHECK:   scf.for
+// CHECK:     tensor.extract_slice %arg1[%[[BI]], %[[KH]], %{{.*}}, 0]
+// CHECK:     linalg.generic {indexing_maps = [#[[FIRST]], #[[KEY]], #[[FIRSTKEY]], #{{.*}}], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1xi32>, tensor<?xi32>, tensor<1x?xi1>) outs(%{{.*}} : tensor<2x?xf32>)
+// CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[BI]], %[[H]], 0, 0] [1, 2, 1, 64] [1, 1, 1, 1] : tensor<2x64xf32> into tensor<1x4x1x64xf32>
+func.func @decode_packed_group(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>, %qp: tensor<1x1xi32>, %kp: tensor<1x?xi32>, %allowed: tensor<1x1x?xi1>) -> tensor<1x4x1x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(causal) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) allowed(%allowed : tensor<1x1x?xi1>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32> -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
+
+// One KV head (MQA): packing would leave one iteration per batch row, so
+// the query heads stay one per iteration.
+// CHECK-LABEL: func.func @decode_mqa_per_head
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK:   tensor.extract_slice %arg0[%{{.*}}, %{{.*}}, 0, 0] [1, 1, 1, 64] [1, 1, 1, 1] : tensor<1x4x1x64xf32> to tensor<1x64xf32>
+func.func @decode_mqa_per_head(%q: tensor<1x4x1x64xf32>, %k: tensor<1x1x?x64xf32>, %v: tensor<1x1x?x64xf32>, %qp: tensor<1x1xi32>, %kp: tensor<1x?xi32>) -> tensor<1x4x1x64xf32> {
+  %o = attn.sdpa %q, %k, %v mask(causal) positions(%qp, %kp : tensor<1x1xi32>, tensor<1x?xi32>) scale(0.125) : tensor<1x4x1x64xf32>, tensor<1x1x?x64xf32>, tensor<1x1x?x64xf32> -> tensor<1x4x1x64xf32>
   return %o : tensor<1x4x1x64xf32>
 }
 

@@ -120,6 +120,37 @@ def cases():
                            kpos=[0, 1, 2, 3, 4, 5, 6, -1, -1])
 
     @case
+    def decode_gqa_packed(m):
+        # one query per head, 3 query heads per KV head over 2 KV heads: the
+        # group's heads are the rows of one tile; positions, a cache mask
+        # with holes, sliding window 5, softcap.
+        q, k, v = rand(2, 6, 1, 4), rand(2, 2, 10, 4), rand(2, 2, 10, 3)
+        qp = [[8], [6]]
+        kp = [list(range(9)) + [-1], list(range(7)) + [-1, -1, -1]]
+        allowed = [[[True] * 10], [[True] * 3 + [False] + [True] * 6]]
+        sdpa(m, q, k, v, "sliding_window 5",
+             "positions(%s, %s : tensor<2x1xi32>, tensor<2x10xi32>) allowed(%s : tensor<2x1x10xi1>)",
+             softcap=2.0,
+             operands=[m.const(qp, "i32"), m.const(kp, "i32"), m.const(allowed, "i1")])
+        return an.sdpa_ref(q, k, v, "sliding_window", 5, 0.5, softcap=2.0,
+                           qpos=qp, kpos=kp, allowed=allowed)
+
+    @case
+    def decode_gqa_packed_alibi(m):
+        # packed rows with index masks: query index 0 sees key 0 (the
+        # unmasked prefix, no bias) and keys 1-3 (local band 4, biased by
+        # each head's own ALiBi slope); keys 4-8 are outside the band.
+        q, k, v = rand(1, 4, 1, 4), rand(1, 2, 9, 4), rand(1, 2, 9, 4)
+        qa, ka = [5], list(range(9))
+        slopes = [0.5, 0.25, 0.125, 0.0625]
+        n = m.op("arith.constant 1 : index")
+        sdpa(m, q, k, v, "local 4",
+             "unmasked_prefix(%s) alibi(%s, %s : tensor<1xi32>, tensor<9xi32>) slopes [0.5, 0.25, 0.125, 0.0625]",
+             operands=[n, m.const(qa, "i32"), m.const(ka, "i32")])
+        return an.sdpa_ref(q, k, v, "local", 4, 0.5, prefix=1,
+                           alibi=(qa, ka, slopes))
+
+    @case
     def query_sees_nothing(m):
         # positions: queries at 0..4 over keys at 3..10; queries 0-2 see no key.
         q, k, v = rand(1, 1, 5, 4), rand(1, 1, 8, 4), rand(1, 1, 8, 4)

@@ -59,6 +59,9 @@ def AttnFlashAttention : Pass<"attn-flash-attention"> {
     stops at the diagonal, sliding window and local masks start (and local
     stops) at the band edge; with an `unmasked_prefix` the range starts at
     key 0. With positions (incremental decode) every key tile is visited.
+    With one query per head (decode) and grouped-query heads over at least
+    two KV heads, an iteration takes one KV head and its G query heads as
+    the G rows of its tile, so each K/V tile is read once per group.
     A query that sees no key gets a zero output, as in the decomposition.
     The exps inside the tiles become arith polynomials (`polynomial-exp`).
   }];

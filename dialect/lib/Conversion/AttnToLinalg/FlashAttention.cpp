@@ -3,6 +3,8 @@
 // See AttnFlashAttention in attnc/Conversion/Passes.td.
 //
 //   scf.forall it in B * H * ceil(Sq / TQ)       (b, h, query tile; kh = h / G)
+//     (Sq = 1 with G > 1 over >= 2 KV heads: it in B * KVH, and the tile's
+//      rows are the G query heads of KV head kh)
 //     m = masked, l = 0, acc = 0                  per query row of the tile
 //     scf.for j0 in [jlo, jhi) step TK            (key tiles the mask may reach)
 //       s     = Q[rows, D] . K[cols, D]^T          contraction (A.B^T form)
@@ -54,6 +56,16 @@ constexpr llvm::StringLiteral kSerialAttr = "attnc.serial";
 /// of the thread count.
 constexpr arith::FastMathFlags kReassoc = arith::FastMathFlags::reassoc;
 
+/// Constant index values as attributes, so that slices of constant size get
+/// static types.
+SmallVector<OpFoldResult> folded(ArrayRef<OpFoldResult> values) {
+  return llvm::map_to_vector(values, [](OpFoldResult v) -> OpFoldResult {
+    if (auto value = dyn_cast<Value>(v))
+      return getAsOpFoldResult(value);
+    return v;
+  });
+}
+
 struct Builder {
   OpBuilder &b;
   Location loc;
@@ -80,8 +92,8 @@ struct Builder {
     }
     SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
     return tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get(shape, type.getElementType()), t, offsets,
-        sizes, strides);
+        b, loc, RankedTensorType::get(shape, type.getElementType()), t,
+        folded(offsets), folded(sizes), strides);
   }
 
   /// Positions [S] or [B, S] -> [len] from `start` (batch `bi`).
@@ -91,8 +103,12 @@ struct Builder {
     return slice(pos, {bi, start}, {b.getIndexAttr(1), len}, {0});
   }
 
+  Value empty(ArrayRef<OpFoldResult> sizes, Type et) {
+    return lowering::empty(b, loc, folded(sizes), et);
+  }
+
   Value fill(ArrayRef<OpFoldResult> sizes, Type et, Value value) {
-    Value init = empty(b, loc, sizes, et);
+    Value init = empty(sizes, et);
     return linalg::FillOp::create(b, loc, ValueRange{value}, ValueRange{init})
         .getResult(0);
   }
@@ -203,6 +219,14 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
                    prefix,
                    static_cast<bool>(alibiQ)};
     bool anyMask = !mask.isFull() || qPos || allowed;
+    // One query per head (decode) with grouped-query heads: an iteration
+    // takes the G query heads of one KV head as the G rows of its tile, so
+    // each K/V tile is read and each mask tile checked once per group, not
+    // once per query head. Kept per head when that would leave fewer than
+    // two iterations per batch row (MQA), which would idle the other threads.
+    bool packGroup = !qType.isDynamicDim(2) && qType.getDimSize(2) == 1 &&
+                     group > 1 && kvHeads >= 2;
+    int64_t headSlots = packGroup ? kvHeads : heads;
 
     OpFoldResult batch = tensor::getMixedSize(rewriter, loc, q, 0);
     OpFoldResult dHead = tensor::getMixedSize(rewriter, loc, q, 3);
@@ -212,7 +236,7 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
     Value nTiles = arith::CeilDivUIOp::create(rewriter, loc, sq, tq);
     Value total = c.mul(c.mul(getValueOrCreateConstantIndexOp(rewriter, loc,
                                                               batch),
-                              c.idx(heads)),
+                              c.idx(headSlots)),
                         nTiles);
     Value init = empty(rewriter, loc,
                        {batch, rewriter.getIndexAttr(heads),
@@ -236,22 +260,31 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
     Value it = forall.getInductionVars()[0];
     Value qt = arith::RemUIOp::create(rewriter, loc, it, nTiles);
     Value rest = arith::DivUIOp::create(rewriter, loc, it, nTiles);
-    Value h = arith::RemUIOp::create(rewriter, loc, rest, c.idx(heads));
-    Value bi = arith::DivUIOp::create(rewriter, loc, rest, c.idx(heads));
-    Value kh = arith::DivUIOp::create(rewriter, loc, h, c.idx(group));
+    Value slot = arith::RemUIOp::create(rewriter, loc, rest, c.idx(headSlots));
+    Value bi = arith::DivUIOp::create(rewriter, loc, rest, c.idx(headSlots));
+    // Unpacked: one query head h, its KV head kh. Packed: KV head kh and its
+    // query heads h .. h + G - 1.
+    Value kh = packGroup ? slot : arith::DivUIOp::create(rewriter, loc, slot,
+                                                         c.idx(group));
+    Value h = packGroup ? c.mul(slot, c.idx(group)) : slot;
     Value q0 = c.mul(qt, tq);
-    Value rows = c.min(tq, c.sub(sq, q0));
+    // The tile's query positions [q0, q0 + queries) and its rows: one per
+    // query, or (packed) one per head of the group for the single query.
+    Value queries = c.min(tq, c.sub(sq, q0));
+    Value rows = packGroup ? c.idx(group) : queries;
     OpFoldResult one = rewriter.getIndexAttr(1), zero = rewriter.getIndexAttr(0);
     Value qTile =
-        c.slice(q, {bi, h, q0, zero}, {one, one, rows, dHead}, {0, 1});
+        packGroup
+            ? c.slice(q, {bi, h, zero, zero}, {one, rows, one, dHead}, {0, 2})
+            : c.slice(q, {bi, h, q0, zero}, {one, one, rows, dHead}, {0, 1});
 
     // Key range [jlo, jhi) that some row of this query tile may see.
     Value jlo = c.idx(0), jhi = skv;
     if (!qPos)
       std::tie(jlo, jhi) =
-          keyBand(rewriter, loc, mask, prefix, q0, c.add(q0, rows), skv);
+          keyBand(rewriter, loc, mask, prefix, q0, c.add(q0, queries), skv);
     Value slope;
-    if (alibiQ)
+    if (alibiQ && !packGroup)
       slope = tensor::ExtractOp::create(rewriter, loc, slopeTable, h);
 
     Value masked = maskedLogit(rewriter, loc, et);
@@ -277,7 +310,7 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       scf::IfOp anyVisible;
       if (allowed) {
         Value bits =
-            c.slice(allowed, {bi, q0, j0}, {one, rows, cols}, {0});
+            c.slice(allowed, {bi, q0, j0}, {one, queries, cols}, {0});
         anyVisible = scf::IfOp::create(
             rewriter, loc, TypeRange{m.getType(), l.getType(), acc.getType()},
             c.anyTrue(bits), /*withElseRegion=*/true);
@@ -305,6 +338,13 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       SmallVector<AffineMap> inMaps;
       AffineMap rowMap = project(rewriter, 2, {0}), colMap =
                                                         project(rewriter, 2, {1});
+      // Per-query operands: packed rows all belong to the one query.
+      AffineMap queryMap = rowMap, queryColMap = identity(rewriter, 2);
+      if (packGroup) {
+        AffineExpr first = getAffineConstantExpr(0, ctx);
+        queryMap = AffineMap::get(2, 0, {first}, ctx);
+        queryColMap = AffineMap::get(2, 0, {first, j}, ctx);
+      }
       auto addIn = [&](Value t, AffineMap mp) {
         ins.push_back(t);
         inMaps.push_back(mp);
@@ -312,14 +352,14 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       };
       int qpI = -1, kpI = -1, alI = -1, aqI = -1, akI = -1;
       if (qPos) {
-        qpI = addIn(c.positions(qPos, bi, q0, rows), rowMap);
+        qpI = addIn(c.positions(qPos, bi, q0, queries), queryMap);
         kpI = addIn(c.positions(kPos, bi, j0, cols), colMap);
       }
       if (allowed)
-        alI = addIn(c.slice(allowed, {bi, q0, j0}, {one, rows, cols}, {0}),
-                    identity(rewriter, 2));
+        alI = addIn(c.slice(allowed, {bi, q0, j0}, {one, queries, cols}, {0}),
+                    queryColMap);
       if (alibiQ) {
-        aqI = addIn(c.positions(alibiQ, bi, q0, rows), rowMap);
+        aqI = addIn(c.positions(alibiQ, bi, q0, queries), queryMap);
         akI = addIn(c.positions(alibiK, bi, j0, cols), colMap);
       }
       Value logits = c.map(
@@ -333,13 +373,23 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
             auto arg = [a](int n) -> std::function<Value()> {
               return [a, n]() { return a[n]; };
             };
-            LogitOperands in{qPos ? arg(qpI) : offsetIndex(q0, 0),
+            std::function<Value()> queryIndex = offsetIndex(q0, 0);
+            std::function<Value()> rowSlope = [slope]() { return slope; };
+            if (packGroup) {
+              queryIndex = [q0]() { return q0; };
+              rowSlope = [&b, lc, h, slopeTable]() -> Value {
+                Value head = arith::AddIOp::create(
+                    b, lc, h, linalg::IndexOp::create(b, lc, 0));
+                return tensor::ExtractOp::create(b, lc, slopeTable, head);
+              };
+            }
+            LogitOperands in{qPos ? arg(qpI) : queryIndex,
                              qPos ? arg(kpI) : offsetIndex(j0, 1),
                              offsetIndex(j0, 1),
                              arg(alI),
                              arg(aqI),
                              arg(akI),
-                             [slope]() { return slope; }};
+                             rowSlope};
             return attentionLogit(b, lc, spec, a.back(), in);
           });
 
@@ -359,7 +409,7 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
       AffineMap id1 = identity(rewriter, 1);
       auto update = linalg::GenericOp::create(
           rewriter, loc, TypeRange{m.getType(), m.getType()},
-          ValueRange{rowMax}, ValueRange{m, empty(rewriter, loc, {rows}, et)},
+          ValueRange{rowMax}, ValueRange{m, c.empty({rows}, et)},
           ArrayRef<AffineMap>{id1, id1, id1},
           ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
           [](OpBuilder &b, Location lc, ValueRange a) {
@@ -412,10 +462,13 @@ struct FlashSdpa : OpRewritePattern<SdpaOp> {
         });
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     SmallVector<OpFoldResult> strides(4, one);
+    SmallVector<OpFoldResult> outSizes = {one, one, rows, dValue};
+    if (packGroup)
+      outSizes = {one, rows, one, dValue};
     tensor::ParallelInsertSliceOp::create(
         rewriter, loc, out, forall.getRegionIterArgs()[0],
-        ArrayRef<OpFoldResult>{bi, h, q0, zero},
-        ArrayRef<OpFoldResult>{one, one, rows, dValue}, strides);
+        ArrayRef<OpFoldResult>{bi, h, q0, zero}, folded(outSizes),
+        strides);
 
     rewriter.setInsertionPointAfter(forall);
     Value result = forall.getResult(0);
