@@ -241,3 +241,64 @@ TEST_CASE("projections match double precision on the dot-product and the "
     }
   }
 }
+
+TEST_CASE("sibling projections sharing one thread loop match double "
+          "precision",
+          "[runtime]") {
+  // tests/compile/Inputs/sibling-projections.mlir: q = x wq^T ([128, 64]),
+  // k = x wk^T, v = x wv^T ([96, 64] each: a full and a partial chunk of
+  // 64 columns) run as one parallel loop whose iterations are q's column
+  // chunks, then k's, then v's (tests/compile/cpu-sibling-projections.test);
+  // o = (k + v) wo^T.
+  std::string path = std::string(ATTNC_TEST_TMP) + "/sibling-projections.attnc";
+  std::string cmd = std::string(ATTNC_BIN) + " compile --from-mlir " +
+                    ATTNC_SOURCE_DIR +
+                    "/tests/compile/Inputs/sibling-projections.mlir -o " + path;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  attnc::rt::Artifact a(path);
+  attnc::rt::Session s(a);
+  std::mt19937 rng(std::random_device{}());
+  auto wq = randomVector(128 * 64, rng), wk = randomVector(96 * 64, rng),
+       wv = randomVector(96 * 64, rng), wo = randomVector(64 * 96, rng);
+  s.setInput("wq", ATTNC_DTYPE_F32, wq.data(), {128, 64});
+  s.setInput("wk", ATTNC_DTYPE_F32, wk.data(), {96, 64});
+  s.setInput("wv", ATTNC_DTYPE_F32, wv.data(), {96, 64});
+  s.setInput("wo", ATTNC_DTYPE_F32, wo.data(), {64, 96});
+  auto dot = [](const float *a, const float *b, int64_t n) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i)
+      sum += double(a[i]) * b[i];
+    return sum;
+  };
+  auto relErr = [](double got, double want) {
+    return std::fabs(got - want) / std::max(std::fabs(want), 1.0);
+  };
+  // 1 row (decode: dot-product blocks), 7, and 40 (packed broadcast-FMA).
+  for (int64_t rows : {1, 7, 40}) {
+    auto x = randomVector(size_t(rows * 64), rng);
+    s.setInput("x", ATTNC_DTYPE_F32, x.data(), {rows, 64});
+    s.run();
+    attnc_tensor_view qv = s.output("q"), ov = s.output("o");
+    REQUIRE(qv.shape[0] == rows);
+    REQUIRE(ov.shape[0] == rows);
+    auto *q = static_cast<const float *>(qv.data);
+    auto *o = static_cast<const float *>(ov.data);
+    double worstQ = 0, worstO = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = &x[size_t(r * 64)];
+      for (int64_t n = 0; n < 128; ++n)
+        worstQ = std::max(worstQ, relErr(q[r * 128 + n],
+                                         dot(xr, &wq[size_t(n * 64)], 64)));
+      std::vector<float> kv(96);
+      for (int64_t n = 0; n < 96; ++n)
+        kv[size_t(n)] = float(dot(xr, &wk[size_t(n * 64)], 64) +
+                              dot(xr, &wv[size_t(n * 64)], 64));
+      for (int64_t n = 0; n < 64; ++n)
+        worstO = std::max(worstO, relErr(o[r * 64 + n],
+                                         dot(kv.data(), &wo[size_t(n * 96)], 96)));
+    }
+    INFO("rows " << rows);
+    CHECK(worstQ < 1e-5);
+    CHECK(worstO < 1e-4);
+  }
+}

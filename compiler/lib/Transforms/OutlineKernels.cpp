@@ -12,6 +12,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -24,6 +25,66 @@ namespace attnc {
 using namespace mlir;
 
 namespace {
+
+/// Ops that may move up past a linalg op on buffers: they only make a
+/// buffer or a view of one, and read nothing the op writes.
+bool isAllocationOrView(Operation *op) {
+  return isa<memref::AllocOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::DimOp>(op) ||
+         op->hasTrait<OpTrait::ConstantLike>();
+}
+
+/// Whether `op` may join the kernel of `group`: a contraction shaped like
+/// the first one (same maps, same iterators) over the same input 0, and
+/// independent of every member (neither writes what the other reads).
+bool isSibling(linalg::LinalgOp op, ArrayRef<linalg::LinalgOp> group) {
+  linalg::LinalgOp first = group.front();
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 ||
+      op.getDpsInputOperand(0)->get() != first.getDpsInputOperand(0)->get() ||
+      op.getIndexingMapsArray() != first.getIndexingMapsArray() ||
+      op.getIteratorTypesArray() != first.getIteratorTypesArray() ||
+      !linalg::isaContractionOpInterface(op))
+    return false;
+  auto writes = [](linalg::LinalgOp o, Value v) {
+    return o.getDpsInitOperand(0)->get() == v;
+  };
+  for (linalg::LinalgOp member : group)
+    for (Value v : op->getOperands())
+      if (writes(member, v) ||
+          llvm::is_contained(member->getOperands(),
+                             op.getDpsInitOperand(0)->get()))
+        return false;
+  return true;
+}
+
+/// `first` and the sibling contractions that follow it in its block, with
+/// only allocations and views between them (those move above `first`):
+/// decode's q/k/v and gate/up projections of one activation. One kernel
+/// for all of them lets attnc-vectorize-contractions split their column
+/// chunks over the threads in one parallel loop instead of one each.
+SmallVector<linalg::LinalgOp> siblingGroup(linalg::LinalgOp first) {
+  SmallVector<linalg::LinalgOp> group = {first};
+  if (!linalg::isaContractionOpInterface(first) ||
+      first.getNumDpsInputs() != 2 || first.getNumDpsInits() != 1)
+    return group;
+  SmallVector<Operation *> between, movable;
+  for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
+    if (isAllocationOrView(op)) {
+      between.push_back(op);
+      continue;
+    }
+    auto next = dyn_cast<linalg::LinalgOp>(op);
+    if (!next || !isSibling(next, group))
+      break;
+    group.push_back(next);
+    movable.append(between);
+    between.clear();
+  }
+  for (Operation *op : movable)
+    op->moveBefore(first);
+  return group;
+}
 
 struct OutlineKernels
     : public attnc::impl::AttncOutlineKernelsBase<OutlineKernels> {
@@ -51,8 +112,15 @@ struct OutlineKernels
           ops.push_back(op);
       });
       unsigned n = 0;
-      for (linalg::LinalgOp op : ops)
-        outline(f, op, n, symbols);
+      llvm::DenseSet<Operation *> grouped;
+      for (linalg::LinalgOp op : ops) {
+        if (grouped.contains(op))
+          continue;
+        SmallVector<linalg::LinalgOp> group = siblingGroup(op);
+        for (linalg::LinalgOp member : group)
+          grouped.insert(member);
+        outline(f, group, n, symbols);
+      }
     }
   }
 
@@ -60,12 +128,15 @@ struct OutlineKernels
   /// share their kernels instead of compiling one copy each.
   llvm::StringMap<func::FuncOp> kernels;
 
-  void outline(func::FuncOp parent, linalg::LinalgOp op, unsigned &index,
-               SymbolTable &symbols) {
+  void outline(func::FuncOp parent, ArrayRef<linalg::LinalgOp> group,
+               unsigned &index, SymbolTable &symbols) {
+    linalg::LinalgOp op = group.front();
     llvm::SetVector<Value> captured;
-    for (Value v : op->getOperands())
-      captured.insert(v);
-    getUsedValuesDefinedAbove(op->getRegions(), captured);
+    for (linalg::LinalgOp member : group) {
+      for (Value v : member->getOperands())
+        captured.insert(v);
+      getUsedValuesDefinedAbove(member->getRegions(), captured);
+    }
     SmallVector<Value> args;
     SmallVector<Operation *> constants;
     for (Value v : captured) {
@@ -95,7 +166,8 @@ struct OutlineKernels
     OpBuilder kb = OpBuilder::atBlockBegin(body);
     for (Operation *c : constants)
       map.map(c->getResult(0), kb.clone(*c)->getResult(0));
-    kb.clone(*op, map);
+    for (linalg::LinalgOp member : group)
+      kb.clone(*member, map);
     func::ReturnOp::create(kb, op->getLoc());
 
     std::string key;
@@ -112,7 +184,8 @@ struct OutlineKernels
 
     OpBuilder cb(op);
     func::CallOp::create(cb, op->getLoc(), kernel, args);
-    op->erase();
+    for (linalg::LinalgOp member : group)
+      member->erase();
   }
 };
 

@@ -19,9 +19,15 @@
 // Each C element is summed by one thread in a fixed order, so results do not
 // depend on the thread count.
 //
+// Consecutive contractions over the same A (q/k/v, gate/up: grouped into
+// one kernel by attnc-outline-kernels) share the scf.parallel: iterations
+// [0, T1) are the first one's chunks, [T1, T1 + T2) the second's, ...
+//
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Transforms/Passes.h"
+
+#include "ContractionEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -36,21 +42,10 @@ namespace attnc {
 } // namespace attnc
 
 using namespace mlir;
+using attnc::vectorize::Contraction;
+using attnc::vectorize::Emitter;
 
 namespace {
-
-/// What a matched contraction looks like, in loop-dimension numbers.
-struct Contraction {
-  linalg::LinalgOp op;
-  unsigned k, m, n;
-  SmallVector<unsigned> batch;
-  int64_t kSize;
-  /// true: k is innermost in A and B (dot-product blocks); false: k is
-  /// innermost in A, n innermost in B and C (broadcast-FMA blocks over
-  /// vectors of C's row).
-  bool dot = true;
-  int64_t nSize = 0;
-};
 
 bool unitInnerStride(Value v) {
   auto type = dyn_cast<MemRefType>(v.getType());
@@ -152,218 +147,6 @@ std::optional<Contraction> match(linalg::LinalgOp op, int64_t vl) {
   return ct;
 }
 
-struct Emitter {
-  OpBuilder &b;
-  Location loc;
-  Contraction &ct;
-  int64_t vl;
-  Value a, bm, c;
-  AffineMap ma, mb, mc;
-  VectorType vt;
-  /// C holds zeros (attnc.zero_init): start from zero instead of reading it.
-  bool zeroInit = false;
-  /// Single-row dot blocks prefetch B's rows this many rows ahead (0: none),
-  /// clamped to the last row, nLast.
-  int64_t prefetchRows = 0;
-  Value nLast;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-
-  Value zeroVector() {
-    return arith::ConstantOp::create(
-        b, loc, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
-  }
-
-  /// Indices of `map`'s operand from loop-dimension values.
-  SmallVector<Value> indices(AffineMap map, ArrayRef<Value> ivs) {
-    SmallVector<Value> r;
-    for (AffineExpr e : map.getResults())
-      r.push_back(ivs[cast<AffineDimExpr>(e).getPosition()]);
-    return r;
-  }
-
-  /// C[m0..m0+mb, n0..n0+nb] += A[m0.., :] . B[n0.., :]^T over the full k.
-  void block(SmallVector<Value> ivs, Value m0, Value n0, int64_t mbs,
-             int64_t nbs) {
-    SmallVector<Value> init(mbs * nbs, zeroVector());
-    SmallVector<Value> mi, nj;
-    for (int64_t i = 0; i < mbs; ++i)
-      mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
-    for (int64_t j = 0; j < nbs; ++j)
-      nj.push_back(j ? arith::AddIOp::create(b, loc, n0, idx(j)) : n0);
-    // The rows whose lines each k step prefetches (single-row blocks).
-    SmallVector<Value> ahead;
-    if (prefetchRows > 0 && mbs == 1 && nLast)
-      for (int64_t j = 0; j < nbs; ++j)
-        ahead.push_back(arith::MinUIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, nj[j], idx(prefetchRows)),
-            nLast));
-    auto loop = scf::ForOp::create(
-        b, loc, idx(0), idx(ct.kSize), idx(vl), init,
-        [&](OpBuilder &lb, Location l, Value k0, ValueRange acc) {
-          SmallVector<Value> lv = ivs;
-          lv[ct.k] = k0;
-          SmallVector<Value> bv;
-          for (int64_t j = 0; j < nbs; ++j) {
-            lv[ct.n] = nj[j];
-            bv.push_back(
-                vector::LoadOp::create(lb, l, vt, bm, indices(mb, lv)));
-          }
-          for (Value row : ahead) {
-            lv[ct.n] = row;
-            memref::PrefetchOp::create(lb, l, bm, indices(mb, lv),
-                                       lb.getBoolAttr(false),
-                                       lb.getI32IntegerAttr(3),
-                                       lb.getBoolAttr(true));
-          }
-          SmallVector<Value> next(acc.begin(), acc.end());
-          for (int64_t i = 0; i < mbs; ++i) {
-            lv[ct.m] = mi[i];
-            Value av = vector::LoadOp::create(lb, l, vt, a, indices(ma, lv));
-            for (int64_t j = 0; j < nbs; ++j)
-              next[i * nbs + j] =
-                  vector::FMAOp::create(lb, l, av, bv[j], acc[i * nbs + j]);
-          }
-          scf::YieldOp::create(lb, l, next);
-        });
-    for (int64_t i = 0; i < mbs; ++i)
-      for (int64_t j = 0; j < nbs; ++j) {
-        // reassoc: LLVM sums the lanes as a tree of shuffles and vector
-        // adds instead of 16 dependent scalar adds (every 4-row block of a
-        // decode matrix-vector product ends in 4 such chains; with the tree
-        // decode is 3.5% faster at 2 threads). The tree is fixed at compile
-        // time: results still do not depend on the thread count.
-        Value s = vector::ReductionOp::create(
-            b, loc, vector::CombiningKind::ADD, loop.getResult(i * nbs + j),
-            arith::FastMathFlags::reassoc);
-        SmallVector<Value> lv = ivs;
-        lv[ct.m] = mi[i];
-        lv[ct.n] = nj[j];
-        SmallVector<Value> ci = indices(mc, lv);
-        if (!zeroInit)
-          s = arith::AddFOp::create(
-              b, loc, memref::LoadOp::create(b, loc, c, ci), s);
-        memref::StoreOp::create(b, loc, s, c, ci);
-      }
-  }
-
-  /// C[m0..m0+mb, n0..n0+nv*VL] += A[m0.., :] * B[:, n0..] over the whole
-  /// k range (dynamic): accumulators are C's vectors, A's elements are
-  /// broadcast.
-  /// With `packed` (a [K, cols] copy of B's rows from `packBase` on), B's
-  /// vectors come from it instead.
-  void axpyBlock(SmallVector<Value> ivs, Value kSize, Value m0, Value n0,
-                 int64_t mbs, int64_t nv, Value packed = {},
-                 Value packBase = {}) {
-    SmallVector<Value> mi, nj;
-    for (int64_t i = 0; i < mbs; ++i)
-      mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
-    for (int64_t j = 0; j < nv; ++j)
-      nj.push_back(j ? arith::AddIOp::create(b, loc, n0, idx(j * vl)) : n0);
-    SmallVector<Value> init;
-    SmallVector<SmallVector<Value>> cIdx;
-    Value zero = zeroInit ? zeroVector() : Value();
-    for (int64_t i = 0; i < mbs; ++i)
-      for (int64_t j = 0; j < nv; ++j) {
-        SmallVector<Value> lv = ivs;
-        lv[ct.m] = mi[i];
-        lv[ct.n] = nj[j];
-        cIdx.push_back(indices(mc, lv));
-        init.push_back(zero ? zero
-                            : vector::LoadOp::create(b, loc, vt, c,
-                                                     cIdx.back()));
-      }
-    auto loop = scf::ForOp::create(
-        b, loc, idx(0), kSize, idx(1), init,
-        [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
-          SmallVector<Value> lv = ivs;
-          lv[ct.k] = k;
-          SmallVector<Value> bv;
-          for (int64_t j = 0; j < nv; ++j) {
-            lv[ct.n] = nj[j];
-            if (packed)
-              bv.push_back(vector::LoadOp::create(
-                  lb, l, vt, packed,
-                  ValueRange{k, arith::SubIOp::create(lb, l, nj[j],
-                                                      packBase)}));
-            else
-              bv.push_back(
-                  vector::LoadOp::create(lb, l, vt, bm, indices(mb, lv)));
-          }
-          SmallVector<Value> next(acc.begin(), acc.end());
-          for (int64_t i = 0; i < mbs; ++i) {
-            lv[ct.m] = mi[i];
-            Value s = memref::LoadOp::create(lb, l, a, indices(ma, lv));
-            Value av = vector::BroadcastOp::create(lb, l, vt, s);
-            for (int64_t j = 0; j < nv; ++j)
-              next[i * nv + j] =
-                  vector::FMAOp::create(lb, l, av, bv[j], acc[i * nv + j]);
-          }
-          scf::YieldOp::create(lb, l, next);
-        });
-    for (size_t r = 0; r < cIdx.size(); ++r)
-      vector::StoreOp::create(b, loc, loop.getResult(r), c, cIdx[r]);
-  }
-
-  /// buf[k, j] = B[.., n0 + j, k] for j < cols, k < K: VL x VL tiles of B
-  /// (VL row loads) transposed in registers by log2(VL) rounds of two-input
-  /// shuffles, stored as VL contiguous rows of buf. (A scalar copy loop
-  /// became gathers: 15-20% of a prefill projection's time.)
-  void packTransposed(SmallVector<Value> ivs, Value n0, int64_t cols,
-                      Value buf) {
-    auto ks = scf::ForOp::create(b, loc, idx(0), idx(ct.kSize), idx(vl));
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPoint(ks.getBody()->getTerminator());
-    Value k0 = ks.getInductionVar();
-    auto js = scf::ForOp::create(b, loc, idx(0), idx(cols), idx(vl));
-    b.setInsertionPoint(js.getBody()->getTerminator());
-    Value j0 = js.getInductionVar();
-    SmallVector<Value> rows;
-    SmallVector<Value> lv = ivs;
-    lv[ct.k] = k0;
-    Value nj0 = arith::AddIOp::create(b, loc, n0, j0);
-    for (int64_t r = 0; r < vl; ++r) {
-      lv[ct.n] = r ? arith::AddIOp::create(b, loc, nj0, idx(r)) : nj0;
-      rows.push_back(vector::LoadOp::create(b, loc, vt, bm, indices(mb, lv)));
-    }
-    // Round d swaps bit d of the row number with bit d of the column
-    // number; after every bit, rows[r][c] = tile[c][r].
-    for (int64_t d = 1; d < vl; d *= 2) {
-      SmallVector<int64_t> lo, hi;
-      for (int64_t c = 0; c < vl; ++c) {
-        bool upper = c & d;
-        lo.push_back(upper ? vl + c - d : c);
-        hi.push_back(upper ? vl + c : c + d);
-      }
-      for (int64_t i = 0; i < vl; ++i) {
-        if (i & d)
-          continue;
-        Value ri = rows[i], rj = rows[i + d];
-        rows[i] = vector::ShuffleOp::create(b, loc, ri, rj, lo);
-        rows[i + d] = vector::ShuffleOp::create(b, loc, ri, rj, hi);
-      }
-    }
-    for (int64_t r = 0; r < vl; ++r)
-      vector::StoreOp::create(
-          b, loc, rows[r], buf,
-          ValueRange{r ? arith::AddIOp::create(b, loc, k0, idx(r)) : k0, j0});
-  }
-
-  /// Row blocks of mbs rows, then single rows: emit(m0, rowsInBlock).
-  void rows(Value mSize, int64_t mbs,
-            llvm::function_ref<void(Value, int64_t)> emit) {
-    Value mMain = arith::SubIOp::create(
-        b, loc, mSize, arith::RemUIOp::create(b, loc, mSize, idx(mbs)));
-    for (auto [lo, hi, step, count] :
-         {std::tuple<Value, Value, int64_t, int64_t>{idx(0), mMain, mbs, mbs},
-          {mMain, mSize, 1, 1}}) {
-      auto loop = scf::ForOp::create(b, loc, lo, hi, idx(step));
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-      emit(loop.getInductionVar(), count);
-    }
-  }
-};
 
 /// C's innermost dimension is n, with unit stride (vector loads of C rows).
 bool cInnerIsN(Contraction &ct) {
@@ -394,8 +177,16 @@ struct VectorizeContractions
       if (auto ct = match(op, vectorWidth))
         found.push_back(*ct);
     });
-    for (Contraction &ct : found)
-      rewrite(ct);
+    // Sibling projections that attnc-outline-kernels put side by side
+    // (decode's q/k/v, gate/up: one input, independent outputs) share one
+    // parallel loop: one fork and join instead of one per projection.
+    for (size_t i = 0; i < found.size();) {
+      size_t j = i + 1;
+      while (j < found.size() && sharesLoop(found[j - 1], found[j]))
+        ++j;
+      rewrite(MutableArrayRef<Contraction>(found).slice(i, j - i));
+      i = j;
+    }
     // attnc-fold-zero-fills erased the zero fill of ops it expected to be
     // rewritten here; any other keeps reading its init: fill it again.
     getOperation()->walk([&](linalg::LinalgOp op) {
@@ -411,9 +202,111 @@ struct VectorizeContractions
     });
   }
 
-  void rewrite(Contraction &ct) {
+  static bool isSerial(const Contraction &ct) {
+    return ct.op->hasAttr("attnc.serial");
+  }
+
+  /// Whether `next` may run in the parallel loop of `prev`: the op right
+  /// after it, reading the same A, neither inside another parallel loop.
+  /// (attnc-outline-kernels groups only independent siblings.)
+  static bool sharesLoop(Contraction &prev, Contraction &next) {
+    return prev.op->getNextNode() == next.op.getOperation() &&
+           prev.op.getDpsInputOperand(0)->get() ==
+               next.op.getDpsInputOperand(0)->get() &&
+           !isSerial(prev) && !isSerial(next);
+  }
+
+  /// Columns of C per iteration of the thread loop.
+  int64_t chunkColumns(const Contraction &ct) const {
+    int64_t colsPerBlock = ct.dot ? colBlock : colBlock * vectorWidth;
+    return ct.dot ? colsPerBlock * chunkBlocks : colsPerBlock;
+  }
+
+  /// The loop sizes of a contraction and the iterations of its thread loop:
+  /// the column chunks times the batch dimensions.
+  struct Plan {
+    Contraction *ct;
+    SmallVector<Value> sizes;
+    Value nChunks, total;
+    /// The last row of B, which prefetches are clamped to (or null: none).
+    Value nLast;
+  };
+
+  Plan plan(Contraction &ct, OpBuilder &b) {
+    Location loc = ct.op.getLoc();
+    Plan p{&ct, {}, Value(), Value(), Value()};
+    for (unsigned d = 0; d < ct.op.getNumLoops(); ++d)
+      p.sizes.push_back(loopSize(b, loc, ct.op, d));
+    p.nChunks = arith::CeilDivUIOp::create(
+        b, loc, p.sizes[ct.n],
+        arith::ConstantIndexOp::create(b, loc, chunkColumns(ct)));
+    p.total = p.nChunks;
+    for (unsigned d : ct.batch)
+      p.total = arith::MulIOp::create(b, loc, p.total, p.sizes[d]);
+    // Decode's matrix-vector products stream B once: software prefetches a
+    // few rows ahead kept the projections 2-5% closer to the bandwidth
+    // ceiling than the hardware prefetchers alone (per-kernel OMPT times,
+    // 2 threads; 8 or 16 rows ahead were no better or worse).
+    if (prefetchRows > 0 && !isSerial(ct))
+      p.nLast = arith::SubIOp::create(
+          b, loc, p.sizes[ct.n], arith::ConstantIndexOp::create(b, loc, 1));
+    return p;
+  }
+
+  /// One loop for a group of contractions: iterations [0, total1) are the
+  /// first one's, the next total2 the second's, and so on. A contraction
+  /// marked attnc.serial (flash attention's tiles, already inside a
+  /// parallel loop; always alone) gets a sequential loop instead.
+  void rewrite(MutableArrayRef<Contraction> group) {
+    OpBuilder b(group.front().op);
+    Location loc = group.front().op.getLoc();
+    SmallVector<Plan> plans;
+    Value total;
+    for (Contraction &ct : group) {
+      plans.push_back(plan(ct, b));
+      total = total ? arith::AddIOp::create(b, loc, total, plans.back().total)
+                          .getResult()
+                    : plans.back().total;
+    }
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value it;
+    if (isSerial(group.front())) {
+      auto loop = scf::ForOp::create(b, loc, zero, total, one);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      it = loop.getInductionVar();
+    } else {
+      auto par = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                         ValueRange{total}, ValueRange{one});
+      b.setInsertionPoint(par.getBody()->getTerminator());
+      it = par.getInductionVars()[0];
+    }
+    Value start = zero;
+    for (auto [i, p] : llvm::enumerate(plans)) {
+      Value local = arith::SubIOp::create(b, loc, it, start);
+      if (i + 1 == plans.size()) {
+        emitIteration(p, b, local);
+        break;
+      }
+      Value end = arith::AddIOp::create(b, loc, start, p.total);
+      auto mine = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, it, end),
+          /*withElseRegion=*/true);
+      b.setInsertionPoint(mine.thenBlock()->getTerminator());
+      emitIteration(p, b, local);
+      b.setInsertionPoint(mine.elseBlock()->getTerminator());
+      start = end;
+    }
+    for (const Contraction &ct : group)
+      ct.op->erase();
+  }
+
+  /// Iteration `rest` of plan `p`'s part of the thread loop: one chunk of
+  /// columns of one batch element.
+  void emitIteration(const Plan &p, OpBuilder &b, Value rest) {
+    Contraction &ct = *p.ct;
     linalg::LinalgOp op = ct.op;
-    OpBuilder b(op);
     Location loc = op.getLoc();
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     Emitter e{b,
@@ -430,49 +323,21 @@ struct VectorizeContractions
               op->hasAttr(attnc::kZeroInitAttrName),
               /*prefetchRows=*/0,
               /*nLast=*/Value()};
-    unsigned numLoops = op.getNumLoops();
-    SmallVector<Value> sizes;
-    for (unsigned d = 0; d < numLoops; ++d)
-      sizes.push_back(loopSize(b, loc, op, d));
-    SmallVector<Value> ivs(numLoops, e.idx(0));
+    const SmallVector<Value> &sizes = p.sizes;
+    SmallVector<Value> ivs(op.getNumLoops(), e.idx(0));
 
-    // One scf.parallel over the batch dimensions and the column chunks:
-    // the loop that threads split.
     int64_t mbs = rowBlock, nbs = colBlock;
     int64_t colsPerBlock = ct.dot ? nbs : nbs * vectorWidth;
-    int64_t chunkCols = ct.dot ? colsPerBlock * chunkBlocks : colsPerBlock;
+    int64_t chunkCols = chunkColumns(ct);
     Value nSize = sizes[ct.n], mSize = sizes[ct.m], kSize = sizes[ct.k];
-    // Decode's matrix-vector products stream B once: software prefetches a
-    // few rows ahead kept the projections 2-5% closer to the bandwidth
-    // ceiling than the hardware prefetchers alone (per-kernel OMPT times,
-    // 2 threads; 8 or 16 rows ahead were no better or worse).
-    if (prefetchRows > 0 && !op->hasAttr("attnc.serial")) {
+    if (p.nLast) {
       e.prefetchRows = prefetchRows;
-      e.nLast = arith::SubIOp::create(b, loc, nSize, e.idx(1));
+      e.nLast = p.nLast;
     }
-    // One linear index over all of them (OpenMP splits one dimension),
+    // The loop's one linear index (OpenMP splits one dimension),
     // delinearized innermost first.
-    Value nChunks =
-        arith::CeilDivUIOp::create(b, loc, nSize, e.idx(chunkCols));
-    Value total = nChunks;
-    for (unsigned d : ct.batch)
-      total = arith::MulIOp::create(b, loc, total, sizes[d]);
-    // A contraction marked attnc.serial already runs inside a parallel loop
-    // (flash attention's tiles): a sequential loop instead.
-    Value rest;
-    if (op->hasAttr("attnc.serial")) {
-      auto loop = scf::ForOp::create(b, loc, e.idx(0), total, e.idx(1));
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-      rest = loop.getInductionVar();
-    } else {
-      auto par = scf::ParallelOp::create(b, loc, ValueRange{e.idx(0)},
-                                         ValueRange{total},
-                                         ValueRange{e.idx(1)});
-      b.setInsertionPoint(par.getBody()->getTerminator());
-      rest = par.getInductionVars()[0];
-    }
-    Value chunk = arith::RemUIOp::create(b, loc, rest, nChunks);
-    rest = arith::DivUIOp::create(b, loc, rest, nChunks);
+    Value chunk = arith::RemUIOp::create(b, loc, rest, p.nChunks);
+    rest = arith::DivUIOp::create(b, loc, rest, p.nChunks);
     for (unsigned d : llvm::reverse(ct.batch)) {
       ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
       rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
@@ -509,7 +374,6 @@ struct VectorizeContractions
     if (!ct.dot || chunkCols % packCols != 0 || !cInnerIsN(ct) ||
         !llvm::isPowerOf2_64(vectorWidth)) {
       emitChunk();
-      op->erase();
       return;
     }
     // Enough rows (prefill): copy the chunk of B transposed, [K, chunk], and
@@ -540,7 +404,6 @@ struct VectorizeContractions
       });
       memref::DeallocOp::create(b, loc, buf);
     }
-    op->erase();
   }
 };
 

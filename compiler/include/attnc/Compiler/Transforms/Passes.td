@@ -27,6 +27,13 @@ def AttncOutlineKernels : Pass<"attnc-outline-kernels", "mlir::ModuleOp"> {
     vectorised on its own, like IREE's dispatch regions; the entry point is
     a sequence of allocations and calls.
 
+    Sibling contractions, the ones that follow a contraction in its block
+    reading the same input 0 with the same indexing maps and independent of
+    it (decode's q/k/v and gate/up projections of one activation), share one
+    kernel, with the allocations and views between them moved above the
+    first, so that `attnc-vectorize-contractions` can give them one thread
+    loop.
+
     ```mlir
     linalg.fill ins(%c0 : f32) outs(%buf : memref<?x768xf32>)
     ```
@@ -72,6 +79,10 @@ def AttncVectorizeContractions
     A contraction marked `attnc.serial` (flash attention's tiles, already
     inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`
     (and no prefetches: its B tile is small and already in cache).
+    Consecutive contractions over the same A (siblings grouped into one
+    kernel by `attnc-outline-kernels`) share one `scf.parallel`: its first
+    iterations are the first contraction's chunks, the next ones the
+    second's, and so on (one OpenMP region instead of one each).
     One marked `attnc.zero_init` (by `attnc-fold-zero-fills`) starts its
     accumulators from zero instead of reading C; a marked op this pass does
     not rewrite gets its zero fill back.
