@@ -21,7 +21,9 @@
 //
 // Consecutive contractions over the same A (q/k/v, gate/up: grouped into
 // one kernel by attnc-outline-kernels) share the scf.parallel: iterations
-// [0, T1) are the first one's chunks, [T1, T1 + T2) the second's, ...
+// [0, T1) are the first one's chunks, [T1, T1 + T2) the second's, ...,
+// through one copy of the code whose B, C and sizes are selects on the
+// iteration.
 //
 //===----------------------------------------------------------------------===//
 
@@ -230,11 +232,19 @@ struct VectorizeContractions
     Value nChunks, total;
     /// The last row of B, which prefetches are clamped to (or null: none).
     Value nLast;
+    /// B and C (the op's own unless a shared body picks them).
+    Value bOperand, cOperand;
   };
 
   Plan plan(Contraction &ct, OpBuilder &b) {
     Location loc = ct.op.getLoc();
-    Plan p{&ct, {}, Value(), Value(), Value()};
+    Plan p{&ct,
+           {},
+           Value(),
+           Value(),
+           Value(),
+           ct.op.getDpsInputOperand(1)->get(),
+           ct.op.getDpsInitOperand(0)->get()};
     for (unsigned d = 0; d < ct.op.getNumLoops(); ++d)
       p.sizes.push_back(loopSize(b, loc, ct.op, d));
     p.nChunks = arith::CeilDivUIOp::create(
@@ -258,6 +268,11 @@ struct VectorizeContractions
   /// marked attnc.serial (flash attention's tiles, already inside a
   /// parallel loop; always alone) gets a sequential loop instead.
   void rewrite(MutableArrayRef<Contraction> group) {
+    if (group.size() > 1 && !shareable(group)) {
+      for (Contraction &ct : group)
+        rewrite(MutableArrayRef<Contraction>(ct));
+      return;
+    }
     OpBuilder b(group.front().op);
     Location loc = group.front().op.getLoc();
     SmallVector<Plan> plans;
@@ -281,25 +296,106 @@ struct VectorizeContractions
       b.setInsertionPoint(par.getBody()->getTerminator());
       it = par.getInductionVars()[0];
     }
-    Value start = zero;
-    for (auto [i, p] : llvm::enumerate(plans)) {
-      Value local = arith::SubIOp::create(b, loc, it, start);
-      if (i + 1 == plans.size()) {
-        emitIteration(p, b, local);
-        break;
-      }
-      Value end = arith::AddIOp::create(b, loc, start, p.total);
-      auto mine = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, it, end),
-          /*withElseRegion=*/true);
-      b.setInsertionPoint(mine.thenBlock()->getTerminator());
-      emitIteration(p, b, local);
-      b.setInsertionPoint(mine.elseBlock()->getTerminator());
-      start = end;
+    if (plans.size() == 1) {
+      emitIteration(plans.front(), b, it);
+    } else {
+      Value local;
+      Plan shared = sharedPlan(plans, b, it, local);
+      emitIteration(shared, b, local);
     }
     for (const Contraction &ct : group)
       ct.op->erase();
+  }
+
+  /// The type that every memref of `values` casts to (a dimension the
+  /// types disagree on becomes dynamic), if they all have identity layouts.
+  static std::optional<MemRefType> commonType(ArrayRef<Value> values) {
+    auto first = cast<MemRefType>(values.front().getType());
+    SmallVector<int64_t> shape(first.getShape());
+    for (Value v : values) {
+      auto t = cast<MemRefType>(v.getType());
+      if (!t.getLayout().isIdentity() || t.getRank() != first.getRank() ||
+          t.getElementType() != first.getElementType() ||
+          t.getMemorySpace() != first.getMemorySpace())
+        return std::nullopt;
+      for (auto [d, size] : llvm::enumerate(t.getShape()))
+        if (size != shape[d])
+          shape[d] = ShapedType::kDynamic;
+    }
+    return MemRefType::get(shape, first.getElementType(),
+                           MemRefLayoutAttrInterface(), first.getMemorySpace());
+  }
+
+  /// Whether a group's members differ only in B, C and their sizes (dot
+  /// form, the same K, the same zero_init, B and C castable to one type
+  /// each): then one copy of the register blocks serves them all. A group
+  /// that cannot share keeps one loop per member (no copy per member in
+  /// one kernel: compile time).
+  bool shareable(MutableArrayRef<Contraction> group) {
+    Contraction &first = group.front();
+    SmallVector<Value> bs, cs;
+    for (Contraction &ct : group) {
+      if (!ct.dot || ct.kSize != first.kSize ||
+          ct.op->hasAttr(attnc::kZeroInitAttrName) !=
+              first.op->hasAttr(attnc::kZeroInitAttrName))
+        return false;
+      bs.push_back(ct.op.getDpsInputOperand(1)->get());
+      cs.push_back(ct.op.getDpsInitOperand(0)->get());
+    }
+    return commonType(bs) && commonType(cs);
+  }
+
+  /// The plan of a shareable group: its members' B, C and sizes picked per
+  /// iteration `it` (selects), built at `b` inside the loop (the casts to
+  /// the common types go before it); `local` is `it`'s index within its
+  /// member's iterations.
+  Plan sharedPlan(ArrayRef<Plan> plans, OpBuilder &b, Value it,
+                  Value &local) {
+    Contraction &first = *plans.front().ct;
+    SmallVector<Value> bs, cs;
+    for (const Plan &p : plans) {
+      bs.push_back(p.bOperand);
+      cs.push_back(p.cOperand);
+    }
+    Location loc = first.op.getLoc();
+    auto castAll = [&](SmallVector<Value> &values, MemRefType type) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(it.getParentBlock()->getParentOp());
+      for (Value &v : values)
+        if (v.getType() != type)
+          v = memref::CastOp::create(b, loc, type, v);
+    };
+    castAll(bs, *commonType(bs));
+    castAll(cs, *commonType(cs));
+    // Member j's iterations start at the sum of the totals before it; the
+    // last member whose start `it` has reached owns the iteration.
+    Plan shared = plans.front();
+    shared.bOperand = bs.front();
+    shared.cOperand = cs.front();
+    Value start, memberStart = arith::ConstantIndexOp::create(b, loc, 0);
+    for (auto [j, p] : llvm::enumerate(plans)) {
+      if (j == 0) {
+        start = p.total;
+        continue;
+      }
+      Value mine = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                         it, start);
+      auto pick = [&](Value ifMine, Value otherwise) -> Value {
+        return arith::SelectOp::create(b, loc, mine, ifMine, otherwise);
+      };
+      for (auto [d, size] : llvm::enumerate(p.sizes))
+        shared.sizes[d] = pick(size, shared.sizes[d]);
+      shared.nChunks = pick(p.nChunks, shared.nChunks);
+      if (shared.nLast)
+        shared.nLast = pick(p.nLast, shared.nLast);
+      shared.bOperand = pick(bs[j], shared.bOperand);
+      shared.cOperand = pick(cs[j], shared.cOperand);
+      memberStart = pick(start, memberStart);
+      start = arith::AddIOp::create(b, loc, start, p.total);
+    }
+    shared.total = Value();
+    local = arith::SubIOp::create(b, loc, it, memberStart);
+    return shared;
   }
 
   /// Iteration `rest` of plan `p`'s part of the thread loop: one chunk of
@@ -314,8 +410,8 @@ struct VectorizeContractions
               ct,
               vectorWidth,
               op.getDpsInputOperand(0)->get(),
-              op.getDpsInputOperand(1)->get(),
-              op.getDpsInitOperand(0)->get(),
+              p.bOperand,
+              p.cOperand,
               maps[0],
               maps[1],
               maps[2],

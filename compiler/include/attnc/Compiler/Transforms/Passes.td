@@ -80,9 +80,12 @@ def AttncVectorizeContractions
     inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`
     (and no prefetches: its B tile is small and already in cache).
     Consecutive contractions over the same A (siblings grouped into one
-    kernel by `attnc-outline-kernels`) share one `scf.parallel`: its first
-    iterations are the first contraction's chunks, the next ones the
-    second's, and so on (one OpenMP region instead of one each).
+    kernel by `attnc-outline-kernels`) that differ only in B, C and their
+    sizes share one `scf.parallel`: its first iterations are the first
+    contraction's chunks, the next ones the second's, and so on, all
+    through one copy of the code, with B and C (cast to common types) and
+    the sizes picked per iteration (one OpenMP region instead of one each,
+    and one copy of the register blocks instead of one per contraction).
     One marked `attnc.zero_init` (by `attnc-fold-zero-fills`) starts its
     accumulators from zero instead of reading C; a marked op this pass does
     not rewrite gets its zero fill back.
