@@ -249,11 +249,22 @@ TEST_CASE("sibling projections sharing one thread loop match double "
   // k = x wk^T, v = x wv^T ([96, 64] each: a full and a partial chunk of
   // 64 columns) run as one parallel loop whose iterations are q's column
   // chunks, then k's, then v's (tests/compile/cpu-sibling-projections.test);
-  // o = (k + v) wo^T.
-  std::string path = std::string(ATTNC_TEST_TMP) + "/sibling-projections.attnc";
+  // o = (k + v) wo^T. Once per register shape (cpuRegisterShapeFor): SSE
+  // (4 lanes, 6 x 2 blocks), AVX2 (8 lanes, 6 x 2) and, on a machine that
+  // has it, AVX-512 (16 lanes, 6 x 4), whatever the host would pick.
+  std::string cpu = GENERATE(as<std::string>{}, "x86-64-v2", "x86-64-v3",
+                             "x86-64-v4");
+  if (cpu == "x86-64-v4" && !__builtin_cpu_supports("avx512f")) {
+    SUCCEED("no AVX-512 here: the x86-64-v4 shape is not run");
+    return;
+  }
+  INFO("--cpu=" << cpu);
+  std::string path =
+      std::string(ATTNC_TEST_TMP) + "/sibling-projections-" + cpu + ".attnc";
   std::string cmd = std::string(ATTNC_BIN) + " compile --from-mlir " +
                     ATTNC_SOURCE_DIR +
-                    "/tests/compile/Inputs/sibling-projections.mlir -o " + path;
+                    "/tests/compile/Inputs/sibling-projections.mlir --cpu=" +
+                    cpu + " -o " + path;
   REQUIRE(std::system(cmd.c_str()) == 0);
   attnc::rt::Artifact a(path);
   attnc::rt::Session s(a);

@@ -57,8 +57,21 @@ void registerUpstreamPasses() {
 }
 } // namespace
 
-const std::string &attnc::cpuPipelineText() {
-  static const std::string text =
+attnc::CpuRegisterShape attnc::cpuRegisterShapeFor(llvm::StringRef isaLevel) {
+  if (isaLevel == "x86-64-v4")
+    return {};
+  if (isaLevel == "x86-64-v3")
+    return {/*vectorWidth=*/8, /*rowBlock=*/6, /*colBlock=*/2};
+  return {/*vectorWidth=*/4, /*rowBlock=*/6, /*colBlock=*/2};
+}
+
+std::string attnc::cpuPipelineText(const CpuRegisterShape &shape) {
+  std::string vectorizeContractions =
+      "attnc-vectorize-contractions{vector-width=" +
+      std::to_string(shape.vectorWidth) +
+      " row-block=" + std::to_string(shape.rowBlock) +
+      " col-block=" + std::to_string(shape.colBlock) + "},";
+  return
       "attnc-private-init-fills,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
@@ -70,7 +83,7 @@ const std::string &attnc::cpuPipelineText() {
       "canonicalize,"
       "attnc-fold-zero-fills,"
       "attnc-outline-kernels,"
-      "attnc-vectorize-contractions,"
+      + vectorizeContractions +
       "attnc-parallelize-elementwise,"
       "convert-scf-to-openmp,"
       "attnc-inline-alloca-scopes,"
@@ -99,14 +112,14 @@ const std::string &attnc::cpuPipelineText() {
       "reconcile-unrealized-casts,"
       "attnc-route-allocations,"
       "canonicalize";
-  return text;
 }
 
-mlir::LogicalResult attnc::buildCpuPipeline(mlir::OpPassManager &pm) {
+mlir::LogicalResult attnc::buildCpuPipeline(mlir::OpPassManager &pm,
+                                            const CpuRegisterShape &shape) {
   registerUpstreamPasses();
   // parsePassPipeline wants the pipeline without a builtin.module() anchor
   // (peers.md C.3 gotcha 7).
-  return mlir::parsePassPipeline(cpuPipelineText(), pm, llvm::errs());
+  return mlir::parsePassPipeline(cpuPipelineText(shape), pm, llvm::errs());
 }
 
 void attnc::registerAttncCpuPipeline() {
@@ -117,5 +130,7 @@ void attnc::registerAttncCpuPipeline() {
       "attnc-cpu-pipeline",
       "Lower linalg on tensors to the LLVM dialect for the CPU "
       "(bufferize, out-params, loops, LLVM)",
-      [](mlir::OpPassManager &pm) { (void)buildCpuPipeline(pm); });
+      [](mlir::OpPassManager &pm) {
+        (void)buildCpuPipeline(pm, CpuRegisterShape{});
+      });
 }

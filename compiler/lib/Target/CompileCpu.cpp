@@ -89,8 +89,11 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
               [&](llvm::raw_ostream &os) { os << manifest << "\n"; });
   timer.phase("entry points / manifest");
 
+  CpuRegisterShape shape = cpuRegisterShapeFor(target->info.isaLevel);
   if (failed(runPipeline(*module, req.dumpDir, "2-cpu-pipeline",
-                         buildCpuPipeline)))
+                         [&shape](PassManager &pm) {
+                           return buildCpuPipeline(pm, shape);
+                         })))
     return kFailed;
   timer.phase("linalg -> LLVM dialect");
   if (!req.dumpDir.empty())

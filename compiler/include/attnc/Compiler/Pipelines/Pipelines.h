@@ -7,9 +7,11 @@
 #ifndef ATTNC_COMPILER_PIPELINES_PIPELINES_H
 #define ATTNC_COMPILER_PIPELINES_PIPELINES_H
 
+#include <cstdint>
 #include <string>
 
 #include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/LogicalResult.h"
 
 namespace mlir {
@@ -17,6 +19,23 @@ class OpPassManager;
 } // namespace mlir
 
 namespace attnc {
+
+/// How attnc-vectorize-contractions shapes its register blocks for a CPU.
+/// Blocks sized for AVX-512's 32 zmm registers spill on a CPU with 16: on
+/// an AVX2 machine (Zen 3) the 256-token forward took 2.3 s with the
+/// AVX-512 shape and 0.93 s with the AVX2 one.
+struct CpuRegisterShape {
+  int64_t vectorWidth = 16; ///< f32 lanes per register
+  int64_t rowBlock = 6;     ///< rows of A per broadcast-FMA block
+  int64_t colBlock = 4;     ///< vectors (rows of B in dot blocks) per block
+};
+
+/// The shape for an ISA level (attnc::rt::kIsaLevels): x86-64-v4 (AVX-512,
+/// 32 registers): 16 lanes, 6 x 4 blocks (24 accumulators); x86-64-v3
+/// (AVX2 + FMA, 16 registers): 8 lanes, 6 x 2 blocks (12 accumulators, two
+/// B vectors and a broadcast); below that (SSE, 16 registers): 4 lanes,
+/// 6 x 2.
+CpuRegisterShape cpuRegisterShapeFor(llvm::StringRef isaLevel);
 
 /// linalg/tensor/arith/math on tensors -> LLVM dialect, for the CPU:
 ///   one-shot-bufferize (function boundaries, identity layouts),
@@ -29,13 +48,17 @@ namespace attnc {
 /// (markEntryPoints in attnc/Compiler/Target/Emit.h does that) so that
 /// `_mlir_ciface_<name>` wrappers taking memref descriptors are generated.
 /// Runs on a builtin.module.
-mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm);
+///
+/// The contraction register blocks are shaped for `shape` (the target CPU's
+/// vector registers; cpuRegisterShapeFor).
+mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm,
+                                     const CpuRegisterShape &shape);
 
 /// The same pipeline as text, for --dump-ir-after-all and tests (no
 /// builtin.module() wrapper).
-const std::string &cpuPipelineText();
+std::string cpuPipelineText(const CpuRegisterShape &shape);
 
-/// Registers `attnc-cpu-pipeline`.
+/// Registers `attnc-cpu-pipeline` (the AVX-512 shape, CpuRegisterShape{}).
 void registerAttncCpuPipeline();
 
 /// linalg on tensors -> host code in the LLVM dialect (sizes, device
