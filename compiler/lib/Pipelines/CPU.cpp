@@ -61,8 +61,10 @@ attnc::CpuRegisterShape attnc::cpuRegisterShapeFor(llvm::StringRef isaLevel) {
   if (isaLevel == "x86-64-v4")
     return {};
   if (isaLevel == "x86-64-v3")
-    return {/*vectorWidth=*/8, /*rowBlock=*/6, /*colBlock=*/2};
-  return {/*vectorWidth=*/4, /*rowBlock=*/6, /*colBlock=*/2};
+    return {/*vectorWidth=*/8, /*rowBlock=*/6, /*colBlock=*/2,
+            /*dotRows=*/8, /*prefetchRows=*/0};
+  return {/*vectorWidth=*/4, /*rowBlock=*/6, /*colBlock=*/2,
+          /*dotRows=*/8, /*prefetchRows=*/0};
 }
 
 std::string attnc::cpuPipelineText(const CpuRegisterShape &shape) {
@@ -70,7 +72,9 @@ std::string attnc::cpuPipelineText(const CpuRegisterShape &shape) {
       "attnc-vectorize-contractions{vector-width=" +
       std::to_string(shape.vectorWidth) +
       " row-block=" + std::to_string(shape.rowBlock) +
-      " col-block=" + std::to_string(shape.colBlock) + "},";
+      " col-block=" + std::to_string(shape.colBlock) +
+      " dot-rows=" + std::to_string(shape.dotRows) +
+      " prefetch-rows=" + std::to_string(shape.prefetchRows) + "},";
   return
       "attnc-private-init-fills,"
       "one-shot-bufferize{bufferize-function-boundaries "

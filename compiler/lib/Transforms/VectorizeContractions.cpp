@@ -423,7 +423,6 @@ struct VectorizeContractions
     SmallVector<Value> ivs(op.getNumLoops(), e.idx(0));
 
     int64_t mbs = rowBlock, nbs = colBlock;
-    int64_t colsPerBlock = ct.dot ? nbs : nbs * vectorWidth;
     int64_t chunkCols = chunkColumns(ct);
     Value nSize = sizes[ct.n], mSize = sizes[ct.m], kSize = sizes[ct.k];
     if (p.nLast) {
@@ -444,25 +443,31 @@ struct VectorizeContractions
     Value n0 = arith::MulIOp::create(b, loc, chunk, e.idx(chunkCols));
     Value nEnd = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, n0, e.idx(chunkCols)), nSize);
-    Value fullEnd = arith::SubIOp::create(
-        b, loc, nEnd,
-        arith::RemUIOp::create(b, loc,
-                               arith::SubIOp::create(b, loc, nEnd, n0),
-                               e.idx(colsPerBlock)));
     auto emitChunk = [&]() {
       e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
-        for (auto [lo, hi, step, cols] :
+        // A single row of A (decode) has one accumulator per row of B, so
+        // its dot blocks take dotRows rows of B (more loads in flight).
+        int64_t cols = ct.dot && rowsInBlock == 1 && chunkCols % dotRows == 0
+                           ? dotRows
+                           : nbs;
+        int64_t colsPerBlock = ct.dot ? cols : cols * vectorWidth;
+        Value fullEnd = arith::SubIOp::create(
+            b, loc, nEnd,
+            arith::RemUIOp::create(b, loc,
+                                   arith::SubIOp::create(b, loc, nEnd, n0),
+                                   e.idx(colsPerBlock)));
+        for (auto [lo, hi, step, blockCols] :
              {std::tuple<Value, Value, int64_t, int64_t>{n0, fullEnd,
-                                                         colsPerBlock, nbs},
+                                                         colsPerBlock, cols},
               {fullEnd, nEnd, ct.dot ? 1 : vectorWidth, 1}}) {
           auto loop = scf::ForOp::create(b, loc, lo, hi, e.idx(step));
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(loop.getBody()->getTerminator());
           if (ct.dot)
-            e.block(ivs, m0, loop.getInductionVar(), rowsInBlock, cols);
+            e.block(ivs, m0, loop.getInductionVar(), rowsInBlock, blockCols);
           else
             e.axpyBlock(ivs, kSize, m0, loop.getInductionVar(), rowsInBlock,
-                        cols);
+                        blockCols);
         }
       });
     };

@@ -28,13 +28,16 @@ struct CpuRegisterShape {
   int64_t vectorWidth = 16; ///< f32 lanes per register
   int64_t rowBlock = 6;     ///< rows of A per broadcast-FMA block
   int64_t colBlock = 4;     ///< vectors (rows of B in dot blocks) per block
+  int64_t dotRows = 4;      ///< rows of B per dot block of one row of A
+  int64_t prefetchRows = 4; ///< how far ahead those blocks prefetch B
 };
 
 /// The shape for an ISA level (attnc::rt::kIsaLevels): x86-64-v4 (AVX-512,
-/// 32 registers): 16 lanes, 6 x 4 blocks (24 accumulators); x86-64-v3
-/// (AVX2 + FMA, 16 registers): 8 lanes, 6 x 2 blocks (12 accumulators, two
-/// B vectors and a broadcast); below that (SSE, 16 registers): 4 lanes,
-/// 6 x 2.
+/// 32 registers): 16 lanes, 6 x 4 blocks (24 accumulators), decode dot
+/// blocks of 4 rows prefetching 4 rows ahead; x86-64-v3 (AVX2 + FMA, 16
+/// registers): 8 lanes, 6 x 2 blocks (12 accumulators, two B vectors and a
+/// broadcast), decode dot blocks of 8 rows; below that (SSE, 16
+/// registers): 4 lanes, otherwise as AVX2.
 CpuRegisterShape cpuRegisterShapeFor(llvm::StringRef isaLevel);
 
 /// linalg/tensor/arith/math on tensors -> LLVM dialect, for the CPU:

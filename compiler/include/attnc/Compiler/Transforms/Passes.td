@@ -97,6 +97,9 @@ def AttncVectorizeContractions
            "rows of A (m) per register block">,
     Option<"colBlock", "col-block", "int64_t", "4",
            "rows of B (n) per register block">,
+    Option<"dotRows", "dot-rows", "int64_t", "4",
+           "rows of B per dot-product block of a single row of A (decode; "
+           "one accumulator each)">,
     Option<"chunkBlocks", "chunk-blocks", "int64_t", "16",
            "column blocks per parallel iteration (A.B^T form)">,
     Option<"packMinRows", "pack-min-rows", "int64_t", "16",
