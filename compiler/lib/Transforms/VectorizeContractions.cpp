@@ -447,9 +447,7 @@ struct VectorizeContractions
       e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
         // A single row of A (decode) has one accumulator per row of B, so
         // its dot blocks take dotRows rows of B (more loads in flight).
-        int64_t cols = ct.dot && rowsInBlock == 1 && chunkCols % dotRows == 0
-                           ? dotRows
-                           : nbs;
+        int64_t cols = ct.dot && rowsInBlock == 1 ? dotRows : nbs;
         int64_t colsPerBlock = ct.dot ? cols : cols * vectorWidth;
         Value fullEnd = arith::SubIOp::create(
             b, loc, nEnd,
