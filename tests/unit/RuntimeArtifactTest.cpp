@@ -249,7 +249,7 @@ TEST_CASE("sibling projections sharing one thread loop match double "
   // k = x wk^T, v = x wv^T ([96, 64] each: a full and a partial chunk of
   // 64 columns) run as one parallel loop whose iterations are q's column
   // chunks, then k's, then v's (tests/compile/cpu-sibling-projections.test);
-  // o = (k + v) wo^T. Once per register shape (cpuRegisterShapeFor): SSE
+  // o = (k + v) wo^T. Once per register shape (buildCpuPipeline): SSE
   // (4 lanes, 6 x 2 blocks), AVX2 (8 lanes, 6 x 2) and, on a machine that
   // has it, AVX-512 (16 lanes, 6 x 4), whatever the host would pick.
   std::string cpu = GENERATE(as<std::string>{}, "x86-64-v2", "x86-64-v3",

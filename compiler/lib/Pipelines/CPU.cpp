@@ -55,19 +55,24 @@ void registerUpstreamPasses() {
   }();
   (void)done;
 }
+
+/// attnc-vectorize-contractions' options for an ISA level (see
+/// buildCpuPipeline): x86-64-v4 keeps the pass's defaults.
+attnc::AttncVectorizeContractionsOptions
+registerShapeFor(llvm::StringRef isaLevel) {
+  attnc::AttncVectorizeContractionsOptions o;
+  if (isaLevel == "x86-64-v4")
+    return o;
+  o.vectorWidth = isaLevel == "x86-64-v3" ? 8 : 4;
+  o.colBlock = 2;
+  o.dotRows = 8;
+  o.prefetchRows = 0;
+  return o;
+}
 } // namespace
 
-attnc::CpuRegisterShape attnc::cpuRegisterShapeFor(llvm::StringRef isaLevel) {
-  if (isaLevel == "x86-64-v4")
-    return {};
-  if (isaLevel == "x86-64-v3")
-    return {/*vectorWidth=*/8, /*rowBlock=*/6, /*colBlock=*/2,
-            /*dotRows=*/8, /*prefetchRows=*/0};
-  return {/*vectorWidth=*/4, /*rowBlock=*/6, /*colBlock=*/2,
-          /*dotRows=*/8, /*prefetchRows=*/0};
-}
-
-std::string attnc::cpuPipelineText(const CpuRegisterShape &shape) {
+std::string attnc::cpuPipelineText(llvm::StringRef isaLevel) {
+  AttncVectorizeContractionsOptions shape = registerShapeFor(isaLevel);
   std::string vectorizeContractions =
       "attnc-vectorize-contractions{vector-width=" +
       std::to_string(shape.vectorWidth) +
@@ -119,11 +124,11 @@ std::string attnc::cpuPipelineText(const CpuRegisterShape &shape) {
 }
 
 mlir::LogicalResult attnc::buildCpuPipeline(mlir::OpPassManager &pm,
-                                            const CpuRegisterShape &shape) {
+                                            llvm::StringRef isaLevel) {
   registerUpstreamPasses();
   // parsePassPipeline wants the pipeline without a builtin.module() anchor
   // (peers.md C.3 gotcha 7).
-  return mlir::parsePassPipeline(cpuPipelineText(shape), pm, llvm::errs());
+  return mlir::parsePassPipeline(cpuPipelineText(isaLevel), pm, llvm::errs());
 }
 
 void attnc::registerAttncCpuPipeline() {
@@ -135,6 +140,6 @@ void attnc::registerAttncCpuPipeline() {
       "Lower linalg on tensors to the LLVM dialect for the CPU "
       "(bufferize, out-params, loops, LLVM)",
       [](mlir::OpPassManager &pm) {
-        (void)buildCpuPipeline(pm, CpuRegisterShape{});
+        (void)buildCpuPipeline(pm, "x86-64-v4");
       });
 }

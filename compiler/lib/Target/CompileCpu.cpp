@@ -89,10 +89,9 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
               [&](llvm::raw_ostream &os) { os << manifest << "\n"; });
   timer.phase("entry points / manifest");
 
-  CpuRegisterShape shape = cpuRegisterShapeFor(target->info.isaLevel);
   if (failed(runPipeline(*module, req.dumpDir, "2-cpu-pipeline",
-                         [&shape](PassManager &pm) {
-                           return buildCpuPipeline(pm, shape);
+                         [&](PassManager &pm) {
+                           return buildCpuPipeline(pm, target->info.isaLevel);
                          })))
     return kFailed;
   timer.phase("linalg -> LLVM dialect");

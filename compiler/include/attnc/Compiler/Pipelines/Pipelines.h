@@ -7,7 +7,6 @@
 #ifndef ATTNC_COMPILER_PIPELINES_PIPELINES_H
 #define ATTNC_COMPILER_PIPELINES_PIPELINES_H
 
-#include <cstdint>
 #include <string>
 
 #include "mlir/Support/LLVM.h"
@@ -19,26 +18,6 @@ class OpPassManager;
 } // namespace mlir
 
 namespace attnc {
-
-/// How attnc-vectorize-contractions shapes its register blocks for a CPU.
-/// Blocks sized for AVX-512's 32 zmm registers spill on a CPU with 16: on
-/// an AVX2 machine (Zen 3) the 256-token forward took 2.3 s with the
-/// AVX-512 shape and 0.93 s with the AVX2 one.
-struct CpuRegisterShape {
-  int64_t vectorWidth = 16; ///< f32 lanes per register
-  int64_t rowBlock = 6;     ///< rows of A per broadcast-FMA block
-  int64_t colBlock = 4;     ///< vectors (rows of B in dot blocks) per block
-  int64_t dotRows = 4;      ///< rows of B per dot block of one row of A
-  int64_t prefetchRows = 4; ///< how far ahead those blocks prefetch B
-};
-
-/// The shape for an ISA level (attnc::rt::kIsaLevels): x86-64-v4 (AVX-512,
-/// 32 registers): 16 lanes, 6 x 4 blocks (24 accumulators), decode dot
-/// blocks of 4 rows prefetching 4 rows ahead; x86-64-v3 (AVX2 + FMA, 16
-/// registers): 8 lanes, 6 x 2 blocks (12 accumulators, two B vectors and a
-/// broadcast), decode dot blocks of 8 rows; below that (SSE, 16
-/// registers): 4 lanes, otherwise as AVX2.
-CpuRegisterShape cpuRegisterShapeFor(llvm::StringRef isaLevel);
 
 /// linalg/tensor/arith/math on tensors -> LLVM dialect, for the CPU:
 ///   one-shot-bufferize (function boundaries, identity layouts),
@@ -52,16 +31,24 @@ CpuRegisterShape cpuRegisterShapeFor(llvm::StringRef isaLevel);
 /// `_mlir_ciface_<name>` wrappers taking memref descriptors are generated.
 /// Runs on a builtin.module.
 ///
-/// The contraction register blocks are shaped for `shape` (the target CPU's
-/// vector registers; cpuRegisterShapeFor).
+/// attnc-vectorize-contractions shapes its register blocks for the vector
+/// registers of `isaLevel` (one of attnc::rt::kIsaLevels): blocks sized for
+/// AVX-512's 32 registers spill on a CPU with 16 (on an AVX2 Zen 3 the
+/// 256-token forward took 2.3 s with them, 0.92 s with the AVX2 shape).
+///   x86-64-v4 (AVX-512): 16 lanes, 6 x 4 blocks (24 accumulators), decode
+///     dot blocks of 4 rows of B prefetching 4 rows ahead (the pass's
+///     defaults);
+///   x86-64-v3 (AVX2 + FMA): 8 lanes, 6 x 2 blocks (12 accumulators, two B
+///     vectors, a broadcast), decode dot blocks of 8 rows, no prefetches;
+///   below that (SSE): 4 lanes, otherwise as x86-64-v3.
 mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm,
-                                     const CpuRegisterShape &shape);
+                                     llvm::StringRef isaLevel);
 
 /// The same pipeline as text, for --dump-ir-after-all and tests (no
 /// builtin.module() wrapper).
-std::string cpuPipelineText(const CpuRegisterShape &shape);
+std::string cpuPipelineText(llvm::StringRef isaLevel);
 
-/// Registers `attnc-cpu-pipeline` (the AVX-512 shape, CpuRegisterShape{}).
+/// Registers `attnc-cpu-pipeline` (for x86-64-v4).
 void registerAttncCpuPipeline();
 
 /// linalg on tensors -> host code in the LLVM dialect (sizes, device
