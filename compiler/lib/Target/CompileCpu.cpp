@@ -16,6 +16,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -109,6 +110,9 @@ int attnc::compileCpu(const CompileCpuRequest &req) {
   options.entries = entries;
   options.manifestJson = manifest;
   options.optLevel = req.optLevel;
+  options.jobs = req.jobs != 0
+                     ? req.jobs
+                     : llvm::hardware_concurrency().compute_thread_count();
   options.dumpDir = req.dumpDir;
   EmitKind kind = req.emit == "llvm"  ? EmitKind::LLVMIR
                   : req.emit == "obj" ? EmitKind::Object

@@ -3,13 +3,16 @@
 // In-process: translate to LLVM IR, add one `attnc_entry_<name>(void **)`
 // wrapper per entry point (around MLIR's `_mlir_ciface_<name>`) and the
 // exported manifest/ABI globals, internalize everything else, run the O3
-// pipeline with the chosen TargetMachine and emit an object. Then ld.lld
-// links it into a shared object against libc and libm (malloc/free and the
+// pipeline with the chosen TargetMachine and emit objects (the module in
+// up to -j parts on as many threads: LLVMCodegen.cpp). Then ld.lld links
+// them into a shared object against libc and libm (malloc/free and the
 // libm calls math lowers to resolve at dlopen time).
 //
 //===----------------------------------------------------------------------===//
 
 #include "attnc/Compiler/Target/Emit.h"
+
+#include "LLVMCodegen.h"
 
 #include "attnc/runtime.h"
 
@@ -24,11 +27,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -120,29 +120,6 @@ void internalize(Module &m) {
       g.setLinkage(GlobalValue::InternalLinkage);
 }
 
-void optimize(Module &m, TargetMachine &tm, unsigned level) {
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
-  PipelineTuningOptions pto;
-  pto.LoopVectorization = level >= 2;
-  pto.SLPVectorization = level >= 2;
-  PassBuilder pb(&tm, pto);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  OptimizationLevel ol = level >= 3   ? OptimizationLevel::O3
-                         : level == 2 ? OptimizationLevel::O2
-                         : level == 1 ? OptimizationLevel::O1
-                                      : OptimizationLevel::O0;
-  ModulePassManager mpm = level == 0 ? pb.buildO0DefaultPipeline(ol)
-                                     : pb.buildPerModuleDefaultPipeline(ol);
-  mpm.run(m, mam);
-}
-
 std::string findLinker(const std::string &requested) {
   if (!requested.empty())
     return requested;
@@ -181,25 +158,8 @@ struct TempOutput {
   }
 };
 
-bool writeObject(Module &m, TargetMachine &tm, StringRef path,
-                 std::string &error) {
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (ec) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return false;
-  }
-  legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile)) {
-    error = "the target cannot emit an object file";
-    return false;
-  }
-  pm.run(m);
-  return true;
-}
-
-bool link(const std::string &linker, StringRef object, StringRef output,
-          std::string &error) {
+bool link(const std::string &linker, ArrayRef<std::string> objects,
+          StringRef output, std::string &error) {
   std::string soname = sys::path::filename(output).str();
   SmallVector<StringRef> argv = {linker, "-shared", "--hash-style=gnu",
                                  "-z", "noexecstack", "-z", "now", "-O2",
@@ -219,7 +179,8 @@ bool link(const std::string &linker, StringRef object, StringRef output,
     argv.push_back("/usr/lib/llvm-22/lib");
     argv.push_back(kOmp);
   }
-  argv.push_back(object);
+  for (const std::string &object : objects)
+    argv.push_back(object);
   argv.push_back("-o");
   argv.push_back(output);
   std::string message;
@@ -306,19 +267,12 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
                     std::string &error) {
   initLLVMTargets();
   const CpuTarget &t = options.target;
-  const Target *target = TargetRegistry::lookupTarget(Triple(t.triple), error);
-  if (!target)
+  std::unique_ptr<TargetMachine> tm = createCpuTargetMachine(t, error);
+  if (!tm)
     return false;
-  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
-      Triple(t.triple), t.cpu, t.features, TargetOptions(), Reloc::PIC_,
-      std::nullopt, CodeGenOptLevel::Aggressive));
-  if (!tm) {
-    error = "cannot create a target machine for '" + t.cpu + "'";
-    return false;
-  }
 
-  LLVMContext ctx;
-  std::unique_ptr<Module> m = mlir::translateModuleToLLVMIR(module, ctx);
+  auto ctx = std::make_unique<LLVMContext>();
+  std::unique_ptr<Module> m = mlir::translateModuleToLLVMIR(module, *ctx);
   if (!m) {
     error = "translation to LLVM IR failed";
     return false;
@@ -329,12 +283,12 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
     if (!addEntryWrapper(*m, e, error))
       return false;
   addConstant(*m, "attnc_manifest",
-              ConstantDataArray::getString(ctx, options.manifestJson, true));
+              ConstantDataArray::getString(*ctx, options.manifestJson, true));
   addConstant(*m, "attnc_manifest_size",
-              ConstantInt::get(Type::getInt64Ty(ctx),
+              ConstantInt::get(Type::getInt64Ty(*ctx),
                                options.manifestJson.size()));
   addConstant(*m, "attnc_abi_version",
-              ConstantInt::get(Type::getInt32Ty(ctx), ATTNC_ABI_VERSION));
+              ConstantInt::get(Type::getInt32Ty(*ctx), ATTNC_ABI_VERSION));
   internalize(*m);
   // Code generation takes the CPU and features from every function.
   for (Function &f : *m)
@@ -349,18 +303,18 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
   }
   if (!options.dumpDir.empty())
     dumpFile(options.dumpDir, "llvm.ll", *m);
-  optimize(*m, *tm, options.optLevel);
-  if (!options.dumpDir.empty())
-    dumpFile(options.dumpDir, "llvm-opt.ll", *m);
 
-  if (kind == EmitKind::LLVMIR && (outputPath.empty() || outputPath == "-")) {
-    m->print(outs(), nullptr);
-    return true;
-  }
-  TempOutput out;
-  if (!out.open(outputPath, error))
-    return false;
   if (kind == EmitKind::LLVMIR) {
+    optimizeModule(*m, *tm, options.optLevel);
+    if (!options.dumpDir.empty())
+      dumpFile(options.dumpDir, "llvm-opt.ll", *m);
+    if (outputPath.empty() || outputPath == "-") {
+      m->print(outs(), nullptr);
+      return true;
+    }
+    TempOutput out;
+    if (!out.open(outputPath, error))
+      return false;
     std::error_code ec;
     raw_fd_ostream os(out.tmp, ec);
     if (ec) {
@@ -371,19 +325,24 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
     os.close();
     return out.commit(error);
   }
-  if (kind == EmitKind::Object) {
-    if (!writeObject(*m, *tm, out.tmp, error))
-      return false;
-    return out.commit(error);
-  }
-  SmallString<128> obj;
-  if (std::error_code ec =
-          sys::fs::createTemporaryFile("attnc-artifact", "o", obj)) {
-    error = "cannot create a temporary object file: " + ec.message();
+
+  TempOutput out;
+  if (!out.open(outputPath, error))
     return false;
+  // An object file is one part; the artifact may be several, linked.
+  unsigned parts = kind == EmitKind::Object ? 1 : std::max(options.jobs, 1u);
+  SmallVector<std::string> objects;
+  bool ok = compileToObjects(std::move(m), t, options.optLevel, parts,
+                             options.dumpDir, objects, error);
+  if (ok && kind == EmitKind::Object) {
+    if (std::error_code ec = sys::fs::copy_file(objects.front(), out.tmp)) {
+      error = "cannot write '" + outputPath + "': " + ec.message();
+      ok = false;
+    }
+  } else if (ok) {
+    ok = link(findLinker(options.linker), objects, out.tmp, error);
   }
-  bool ok = writeObject(*m, *tm, obj, error) &&
-            link(findLinker(options.linker), obj, out.tmp, error);
-  sys::fs::remove(obj);
+  for (const std::string &object : objects)
+    sys::fs::remove(object);
   return ok && out.commit(error);
 }

@@ -29,6 +29,7 @@ struct CompileOptions {
   std::string emit = "artifact";
   std::string dumpDir;
   unsigned optLevel = 3;
+  unsigned jobs = 0;
   bool timings = false;
   bool locations = false;
   bool incremental = false;
@@ -95,6 +96,7 @@ int runCompile(const CompileOptions &o) {
   req.output = o.output.empty() ? defaultOutput(o) : o.output;
   req.emit = o.emit;
   req.optLevel = o.optLevel;
+  req.jobs = o.jobs;
   req.dumpDir = o.dumpDir;
   req.timings = o.timings;
   req.incremental = o.incremental;
@@ -157,9 +159,16 @@ void addCompileCommand(CLI::App &app) {
       ->capture_default_str();
   cmd->add_option("--dump-ir-after-all", opts->dumpDir,
                   "Write every stage (input, every pass, LLVM IR before/after "
-                  "O3, manifest) into this directory");
+                  "O3: llvm-opt.ll, or llvm-opt.<part>.ll with -j > 1, "
+                  "manifest) into this directory");
   cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3")
       ->check(CLI::Range(0u, 3u))
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", opts->jobs,
+                  "Threads for LLVM's optimizer and code generator (--target "
+                  "cpu): the module is compiled in up to this many parts; 0 "
+                  "means one per core. The artifact's code does not depend "
+                  "on it beyond symbol order")
       ->capture_default_str();
   cmd->add_flag("--timings", opts->timings, "Print each phase's time");
   cmd->add_flag("--incremental", opts->incremental,

@@ -22,6 +22,9 @@ struct CompileRequest {
   std::string output;            ///< the artifact (or the --emit stage)
   std::string emit = "artifact"; ///< the stage to write (per target)
   unsigned optLevel = 3;
+  /// Threads for LLVM's optimizer and code generator (CPU target); 0: one
+  /// per core this process may run on.
+  unsigned jobs = 0;
   std::string dumpDir;  ///< --dump-ir-after-all: every stage goes there
   bool timings = false; ///< print each phase's time to stderr
   /// Import `prefill` and `decode` instead of `forward`

@@ -5,7 +5,8 @@
 //   linalg on tensors ──describeEntryPoints──> EntryPoint list (manifest)
 //        │ attnc-cpu-pipeline (attnc/Compiler/Pipelines/Pipelines.h)
 //   LLVM dialect ──emitCpu──> LLVM IR (+ attnc_entry_* wrappers, manifest
-//        globals) ──O3, TargetMachine──> object ──ld.lld──> shared object
+//        globals) ──O3, TargetMachine──> objects (one per part, -j)
+//        ──ld.lld──> shared object
 //
 // Entry points are the public func.func definitions. Each argument's name
 // comes from its `attnc.name` argument attribute (else "argN"), each
@@ -80,6 +81,9 @@ struct EmitOptions {
   unsigned optLevel = 3;
   /// When set, writes llvm.ll (before O3) and llvm-opt.ll (after) there.
   std::string dumpDir;
+  /// Threads for LLVM's optimizer and code generator: the artifact's
+  /// module is cut into up to this many parts (see LLVMCodegen.cpp).
+  unsigned jobs = 1;
   /// The linker; empty: ld.lld from PATH, else /usr/lib/llvm-22/bin/ld.lld.
   std::string linker;
 };
