@@ -350,10 +350,33 @@ Value Importer::cachedAttention(int64_t layer, Value q, Value k, Value v,
   const CachedKV &kv = kvCaches[size_t(layer)];
   Value kc = append(k, kv.k, ringWindow(layer).has_value(), where);
   Value vc = append(v, kv.v, ringWindow(layer).has_value(), where);
+  // Slots at or past end + n hold no token yet (empty: the runtime's mask
+  // never allows them), so attention reads only the first min(R, end + n)
+  // slots: a short context in a long cache costs what it attends to, not
+  // the cache's length. The slices are views of the caches (no copy).
+  Value two = arith::ConstantIndexOp::create(b, where, 2);
+  Value filled = arith::MinUIOp::create(
+      b, where, tensor::DimOp::create(b, where, kc, two),
+      arith::AddIOp::create(b, where, endIndex,
+                            tensor::DimOp::create(b, where, q, two)));
+  auto filledSlots = [&](Value t, unsigned slotDim) -> Value {
+    auto type = cast<RankedTensorType>(t.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, where, t);
+    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+    sizes[slotDim] = filled;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[slotDim] = kDyn;
+    return tensor::ExtractSliceOp::create(
+        b, where, RankedTensorType::get(shape, type.getElementType()), t,
+        offsets, sizes, strides);
+  };
+  Value slotPositions = filledSlots(kv.slotPositions, 1);
+  Value allowed = filledSlots(kv.allowed, 2);
   Value alibiQ, alibiK;
   if (slopes) {
     alibiQ = positions;
-    alibiK = kv.slotPositions;
+    alibiK = slotPositions;
   }
   // The runtime's mask replaces the pattern's (it holds the pattern's mask
   // when the caller gives none); the layer's window applies on top.
@@ -371,9 +394,9 @@ Value Importer::cachedAttention(int64_t layer, Value q, Value k, Value v,
     return convert(cache, et, where);
   };
   Value o = attn::SdpaOp::create(
-      b, where, q.getType(), q, kvOperand(kc), kvOperand(vc), positions,
-      kv.slotPositions,
-      kv.allowed, unmaskedPrefix, alibiQ, alibiK, mask,
+      b, where, q.getType(), q, kvOperand(filledSlots(kc, 2)),
+      kvOperand(filledSlots(vc, 2)), positions, slotPositions, allowed,
+      unmaskedPrefix, alibiQ, alibiK, mask,
       b.getF64FloatAttr(c.attention.queryScale), softcap, slopes);
   // The updated caches go back into the caller's buffers: in place (the
   // kv_append writes the step's slots of the buffer; this copy folds away).
