@@ -14,6 +14,8 @@
 
 #include "LLVMCodegen.h"
 
+#include "attnc/Compiler/Transforms/Passes.h"
+
 #include "attnc/runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -25,6 +27,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -101,6 +105,20 @@ bool addEntryWrapper(Module &m, const attnc::EntryPoint &entry,
   b.CreateCall(ciface, args);
   b.CreateRetVoid();
   return true;
+}
+
+/// Loops of the functions marked kNoUnrollAttr get llvm.loop.unroll.disable
+/// (see attnc-parallelize-elementwise), and the mark is dropped.
+void disableUnrollingWhereMarked(Module &m) {
+  for (Function &f : m) {
+    if (f.isDeclaration() || !f.hasFnAttribute(attnc::kNoUnrollAttr))
+      continue;
+    f.removeFnAttr(attnc::kNoUnrollAttr);
+    DominatorTree dt(f);
+    LoopInfo loops(dt);
+    for (Loop *loop : loops.getLoopsInPreorder())
+      loop->setLoopAlreadyUnrolled();
+  }
 }
 
 void addConstant(Module &m, const char *name, Constant *init) {
@@ -290,6 +308,7 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
   addConstant(*m, "attnc_abi_version",
               ConstantInt::get(Type::getInt32Ty(*ctx), ATTNC_ABI_VERSION));
   internalize(*m);
+  disableUnrollingWhereMarked(*m);
   // Code generation takes the CPU and features from every function.
   for (Function &f : *m)
     if (!f.isDeclaration()) {

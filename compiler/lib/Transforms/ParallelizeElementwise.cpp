@@ -33,9 +33,11 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/DenseSet.h"
@@ -349,11 +351,54 @@ struct ParallelizeElementwise
       if (auto p = plan(op, grain))
         found.push_back({op, *p});
     });
+    llvm::DenseSet<Operation *> planned;
+    for (auto &entry : found)
+      planned.insert(entry.first);
+    for (auto &[op, p] : found)
+      if (auto f = op->getParentOfType<func::FuncOp>();
+          f && onlyElementwise(f, planned))
+        markNoUnroll(f);
     for (auto &[op, p] : found) {
       if (approximateMath && failed(approximate(op)))
         return signalPassFailure();
       rewrite(op, p);
     }
+  }
+
+  /// A kernel of elementwise ops only (no reduction loop) becomes
+  /// memory-bound loops that LLVM vectorizes; its unroller then copied them
+  /// up to ~14x (full unroll of static inner loops such as RoPE's 12 heads x
+  /// 32, in the thread loop and in the serial copy) for no measured gain.
+  /// The LLVM function attribute asks emitCpu to disable unrolling in the
+  /// kernel's loops (its OpenMP-outlined bodies inherit it). Kernels with
+  /// reductions or contraction loops keep LLVM's unrolling.
+  /// Whether every loop `f` will have is one this pass writes for an op
+  /// without reduction loops (no contraction loops of
+  /// attnc-vectorize-contractions, no reductions).
+  static bool onlyElementwise(func::FuncOp f,
+                              const llvm::DenseSet<Operation *> &planned) {
+    WalkResult r = f.walk([&](Operation *op) {
+      if (auto l = dyn_cast<linalg::LinalgOp>(op))
+        return planned.contains(op) && l.getNumReductionLoops() == 0
+                   ? WalkResult::skip()
+                   : WalkResult::interrupt();
+      if (isa<LoopLikeOpInterface>(op) ||
+          isa<vector::VectorDialect>(op->getDialect()))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return !r.wasInterrupted();
+  }
+
+  static void markNoUnroll(func::FuncOp f) {
+    SmallVector<Attribute> pass;
+    if (auto old = f->getAttrOfType<ArrayAttr>("passthrough"))
+      pass.append(old.begin(), old.end());
+    StringAttr tag = StringAttr::get(f.getContext(), attnc::kNoUnrollAttr);
+    if (llvm::is_contained(pass, tag))
+      return;
+    pass.push_back(tag);
+    f->setAttr("passthrough", ArrayAttr::get(f.getContext(), pass));
   }
 
   bool hasCandidate(func::FuncOp f) {

@@ -17,6 +17,11 @@ namespace attnc {
 /// the fill back in front of an op it does not rewrite.
 inline constexpr llvm::StringLiteral kZeroInitAttrName = "attnc.zero_init";
 
+/// LLVM function attribute (through `passthrough`) that
+/// attnc-parallelize-elementwise puts on the kernels it writes: emitCpu
+/// disables LLVM's loop unrolling in their loops.
+inline constexpr llvm::StringLiteral kNoUnrollAttr = "attnc-no-unroll";
+
 #define GEN_PASS_DECL
 #include "attnc/Compiler/Transforms/Passes.h.inc"
 
