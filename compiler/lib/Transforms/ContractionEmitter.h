@@ -65,15 +65,22 @@ struct Emitter {
     return r;
   }
 
-  /// C[m0..m0+mb, n0..n0+nb] += A[m0.., :] . B[n0.., :]^T over the full k.
+  /// C[m0..m0+mb, n0 + j * nStride] += A[m0.., :] . B[n0 + j * nStride, :]^T
+  /// over the full k, for j < nb (nStride null: 1, adjacent rows of B).
   void block(SmallVector<Value> ivs, Value m0, Value n0, int64_t mbs,
-             int64_t nbs) {
+             int64_t nbs, Value nStride = Value()) {
     SmallVector<Value> init(mbs * nbs, zeroVector());
     SmallVector<Value> mi, nj;
     for (int64_t i = 0; i < mbs; ++i)
       mi.push_back(i ? arith::AddIOp::create(b, loc, m0, idx(i)) : m0);
     for (int64_t j = 0; j < nbs; ++j)
-      nj.push_back(j ? arith::AddIOp::create(b, loc, n0, idx(j)) : n0);
+      nj.push_back(
+          j == 0 ? n0
+                 : arith::AddIOp::create(
+                       b, loc, n0,
+                       nStride ? arith::MulIOp::create(b, loc, nStride, idx(j))
+                                     .getResult()
+                               : idx(j)));
     // The rows whose lines each k step prefetches (single-row blocks).
     SmallVector<Value> ahead;
     if (prefetchRows > 0 && mbs == 1 && nLast)

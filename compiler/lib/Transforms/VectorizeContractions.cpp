@@ -398,6 +398,35 @@ struct VectorizeContractions
     return shared;
   }
 
+  /// Single-row dot blocks over the chunk [n0, nEnd) as dotRows streams:
+  /// with span = (nEnd - n0) / dotRows, block i takes rows n0 + i + j * span
+  /// (j < dotRows), so stream j reads rows [n0 + j * span, n0 + (j + 1) *
+  /// span) in order; the rows past dotRows * span get one-row blocks. A
+  /// decode matrix-vector product on Zen 3 read B ~25% faster this way
+  /// than as blocks of dotRows adjacent rows (each 3 KB row its own short
+  /// stream).
+  void emitStreams(Emitter &e, SmallVector<Value> ivs, Value m0, Value n0,
+                   Value nEnd) {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value span = arith::DivUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, nEnd, n0), e.idx(dotRows));
+    Value streamsEnd = arith::AddIOp::create(
+        b, loc, n0, arith::MulIOp::create(b, loc, span, e.idx(dotRows)));
+    {
+      auto loop = scf::ForOp::create(b, loc, e.idx(0), span, e.idx(1));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      e.block(ivs, m0,
+              arith::AddIOp::create(b, loc, n0, loop.getInductionVar()), 1,
+              dotRows, span);
+    }
+    auto rest = scf::ForOp::create(b, loc, streamsEnd, nEnd, e.idx(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(rest.getBody()->getTerminator());
+    e.block(ivs, m0, rest.getInductionVar(), 1, 1);
+  }
+
   /// Iteration `rest` of plan `p`'s part of the thread loop: one chunk of
   /// columns of one batch element.
   void emitIteration(const Plan &p, OpBuilder &b, Value rest) {
@@ -445,6 +474,10 @@ struct VectorizeContractions
         b, loc, arith::AddIOp::create(b, loc, n0, e.idx(chunkCols)), nSize);
     auto emitChunk = [&]() {
       e.rows(mSize, mbs, [&](Value m0, int64_t rowsInBlock) {
+        if (ct.dot && rowsInBlock == 1 && dotStreams && dotRows > 1) {
+          emitStreams(e, ivs, m0, n0, nEnd);
+          return;
+        }
         // A single row of A (decode) has one accumulator per row of B, so
         // its dot blocks take dotRows rows of B (more loads in flight).
         int64_t cols = ct.dot && rowsInBlock == 1 ? dotRows : nbs;

@@ -75,7 +75,10 @@ def AttncVectorizeContractions
     iteration in a fixed order: results do not depend on the thread count.
     Single-row dot-product blocks (decode's matrix-vector products) prefetch
     the rows `prefetch-rows` ahead of theirs, a line per k step, so that the
-    next block's rows are in flight while this one is summed.
+    next block's rows are in flight while this one is summed. With
+    `dot-streams` a block's rows are spaced a part of the chunk apart, so
+    that B is read as dot-rows streams of consecutive rows (what the
+    hardware prefetchers follow best on AVX2 machines).
     A contraction marked `attnc.serial` (flash attention's tiles, already
     inside a parallel loop) gets an `scf.for` instead of the `scf.parallel`
     (and no prefetches: its B tile is small and already in cache).
@@ -108,6 +111,11 @@ def AttncVectorizeContractions
     Option<"prefetchRows", "prefetch-rows", "int64_t", "4",
            "single-row dot-product blocks prefetch B this many rows ahead "
            "(0: no prefetch)">,
+    Option<"dotStreams", "dot-streams", "bool", "false",
+           "single-row dot-product blocks take their dot-rows rows of B "
+           "from as many equal parts of the chunk, each part read in row "
+           "order (dot-rows long streams), instead of dot-rows adjacent rows "
+           "(as many short ones)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect",
