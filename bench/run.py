@@ -12,8 +12,9 @@ forward in PyTorch eager (bench/torch_llama.py: same weights file, same
 token ids, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS = threads). The
 table shows medians over the rounds, the spread (max-min)/median, and the
 other processes' CPU share during each run (/proc/stat minus our children).
-Then bench/attention.py's long-sequence attention table (--no-attention
-skips it).
+Decode runs are bracketed by STREAM reads, and the table also gives each
+decode's share of the roofline of its own minutes. Then bench/attention.py's
+long-sequence attention table (--no-attention skips it).
 """
 import argparse
 import os
@@ -71,6 +72,7 @@ def main():
     ap.add_argument("--no-attention", action="store_true",
                     help="skip the long-sequence attention table (bench/attention.py)")
     a = ap.parse_args()
+    a.build = os.path.abspath(a.build)  # the bench binary's rpath must not depend on the cwd
     os.makedirs(a.work, exist_ok=True)
     w = lambda f: os.path.join(a.work, f)
     bin_ = lambda t: os.path.join(a.build, "bin", t)
@@ -111,12 +113,22 @@ def main():
                           str(T), str(a.reps), str(th), w(f"torch{th}.f32")], env)
             add(("torch", th), float(out.split()[1]), o)
             # Decode: prefill PROMPT, then DECODE greedy steps, 1024-slot cache.
+            # Each decode run is bracketed by STREAM reads (before, after),
+            # so that its roofline is the bandwidth of its own minutes: on a
+            # shared guest the read rate drifts by 30% within a round.
+            stream_read = lambda: float(run([w("stream")], {"OMP_NUM_THREADS": str(th)})[0].split()[1])
+            before = stream_read()
             out, o = run([w("attnc_bench"), "decode", w("llama-inc.attnc"), w("llama.safetensors"),
                           str(a.prompt), str(a.decode), "1024"], {"OMP_NUM_THREADS": str(th)})
             add(("attnc_dec", th), float(out.split()[2]), o)
+            between = stream_read()
             out, o = run(["/usr/bin/python3", os.path.join(ROOT, "bench/torch_llama.py"), "decode",
                           w("llama.safetensors"), str(a.prompt), str(a.decode), str(th), "1024"], env)
             add(("torch_dec", th), float(out.split()[2]), o)
+            after = stream_read()
+            roof = lambda gbps: gbps * 1e9 / WEIGHT_BYTES
+            add(("attnc_dec_roof", th), res[("attnc_dec", th)][-1][0] / roof((before + between) / 2) * 100, 0.0)
+            add(("torch_dec_roof", th), res[("torch_dec", th)][-1][0] / roof((between + after) / 2) * 100, 0.0)
             print(f"round {r + 1} threads {th}: " + ", ".join(
                 f"{k[0]} {v[-1][0]:.1f}" for k, v in res.items() if k[1] == th), file=sys.stderr)
 
@@ -162,6 +174,11 @@ def main():
               f"{roof:.1f} tok/s | attnc {med(('attnc_dec', th)) / roof * 100:.0f}% | PyTorch "
               f"{med(('torch_dec', th)) / roof * 100:.0f}% | attnc / PyTorch "
               f"{med(('attnc_dec', th)) / med(('torch_dec', th)):.2f}x | |")
+    for th in (1, 2):
+        rounds = ", ".join(f"{v:.0f}%" for v, _ in res[("attnc_dec_roof", th)])
+        print(f"| {th}T: decode % of the roofline of its own minutes (STREAM read just before and after "
+              f"each run; median, rounds) | attnc {med(('attnc_dec_roof', th)):.0f}% ({rounds}) | PyTorch "
+              f"{med(('torch_dec_roof', th)):.0f}% | | |")
     if not a.no_attention:
         import attention
         attention.main(["--build", a.build, "--rounds", str(a.rounds), "--work", a.work])
