@@ -59,16 +59,6 @@ void initLLVMTargets() {
   (void)done;
 }
 
-/// Writes `text` to `path` (no temporary: used for debug dumps only).
-void dumpFile(const std::string &dir, const char *name, const Module &m) {
-  SmallString<256> path(dir);
-  sys::path::append(path, name);
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (!ec)
-    m.print(os, nullptr);
-}
-
 /// void attnc_entry_<name>(void **args): args[i] is a pointer to argument
 /// i (a memref descriptor, which the C interface takes by pointer, or a
 /// scalar, which it takes by value).
@@ -321,12 +311,12 @@ bool attnc::emitCpu(mlir::ModuleOp module, const EmitOptions &options,
     return false;
   }
   if (!options.dumpDir.empty())
-    dumpFile(options.dumpDir, "llvm.ll", *m);
+    dumpModule(options.dumpDir, "llvm.ll", *m);
 
   if (kind == EmitKind::LLVMIR) {
     optimizeModule(*m, *tm, options.optLevel);
     if (!options.dumpDir.empty())
-      dumpFile(options.dumpDir, "llvm-opt.ll", *m);
+      dumpModule(options.dumpDir, "llvm-opt.ll", *m);
     if (outputPath.empty() || outputPath == "-") {
       m->print(outs(), nullptr);
       return true;

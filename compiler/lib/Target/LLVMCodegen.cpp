@@ -88,6 +88,16 @@ void attnc::optimizeModule(Module &m, TargetMachine &tm, unsigned level) {
   mpm.run(m, mam);
 }
 
+void attnc::dumpModule(const std::string &dir, const std::string &name,
+                       const Module &m) {
+  SmallString<256> path(dir);
+  sys::path::append(path, name);
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (!ec)
+    m.print(os, nullptr);
+}
+
 bool attnc::writeObjectFile(Module &m, TargetMachine &tm, StringRef path,
                             std::string &error) {
   std::error_code ec;
@@ -110,16 +120,6 @@ namespace {
 /// Helpers up to this many instructions are copied into every part that
 /// calls them instead of being called across parts.
 constexpr unsigned kCopyHelperLimit = 64;
-
-void dumpModule(const std::string &dir, const std::string &name,
-                const Module &m) {
-  SmallString<256> path(dir);
-  sys::path::append(path, name);
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (!ec)
-    m.print(os, nullptr);
-}
 
 bool createTemporaryObject(std::string &path, std::string &error) {
   SmallString<128> p;
@@ -356,7 +356,7 @@ void compilePart(MemoryBufferRef bitcode, const Partition &p, int part,
     return;
   attnc::optimizeModule(**m, *tm, optLevel);
   if (!dumpDir.empty())
-    dumpModule(dumpDir, "llvm-opt." + std::to_string(part) + ".ll", **m);
+    attnc::dumpModule(dumpDir, "llvm-opt." + std::to_string(part) + ".ll", **m);
   result.ok = createTemporaryObject(result.object, result.error) &&
               attnc::writeObjectFile(**m, *tm, result.object, result.error);
 }
@@ -378,7 +378,7 @@ bool attnc::compileToObjects(std::unique_ptr<Module> m, const CpuTarget &t,
       return false;
     optimizeModule(*m, *tm, optLevel);
     if (!dumpDir.empty())
-      dumpModule(dumpDir, "llvm-opt.ll", *m);
+      attnc::dumpModule(dumpDir, "llvm-opt.ll", *m);
     std::string object;
     if (!createTemporaryObject(object, error))
       return false;

@@ -31,6 +31,10 @@ createCpuTargetMachine(const CpuTarget &t, std::string &error);
 /// Runs LLVM's default pipeline for `level` (0-3) on `m`.
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, unsigned level);
 
+/// Writes `m` as text to `dir`/`name` (no temporary: debug dumps only).
+void dumpModule(const std::string &dir, const std::string &name,
+                const llvm::Module &m);
+
 /// Writes `m` as a relocatable object to `path`.
 bool writeObjectFile(llvm::Module &m, llvm::TargetMachine &tm,
                      llvm::StringRef path, std::string &error);
