@@ -294,6 +294,9 @@ def AttncParallelizeElementwise
     An op with fewer than `min-parallel-work` iterations in all (a decode
     step's rows) runs the same body in an `scf.for` on the calling thread
     instead; for dynamic sizes an `scf.if` on the count picks the form.
+    A kernel whose every loop comes from an op here without reduction loops
+    gets `"attnc-no-unroll"` in its `passthrough`: the CPU target disables
+    LLVM's unrolling in its loops (compile time; see emitCpu).
 
     Left alone: ops inside a parallel loop, ops in a function called from
     one (flash attention's outlined tile kernels; a kernel also called from
