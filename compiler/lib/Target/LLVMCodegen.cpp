@@ -65,27 +65,38 @@ attnc::createCpuTargetMachine(const CpuTarget &t, std::string &error) {
   return tm;
 }
 
-void attnc::optimizeModule(Module &m, TargetMachine &tm, unsigned level) {
+namespace {
+/// Runs the module pipeline `build` makes on `m`, with `tm`'s analyses.
+template <typename Build>
+void runModulePipeline(Module &m, TargetMachine &tm, PipelineTuningOptions pto,
+                       Build build) {
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cgam;
   ModuleAnalysisManager mam;
-  PipelineTuningOptions pto;
-  pto.LoopVectorization = level >= 2;
-  pto.SLPVectorization = level >= 2;
   PassBuilder pb(&tm, pto);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  ModulePassManager mpm = build(pb);
+  mpm.run(m, mam);
+}
+} // namespace
+
+void attnc::optimizeModule(Module &m, TargetMachine &tm, unsigned level) {
+  PipelineTuningOptions pto;
+  pto.LoopVectorization = level >= 2;
+  pto.SLPVectorization = level >= 2;
   OptimizationLevel ol = level >= 3   ? OptimizationLevel::O3
                          : level == 2 ? OptimizationLevel::O2
                          : level == 1 ? OptimizationLevel::O1
                                       : OptimizationLevel::O0;
-  ModulePassManager mpm = level == 0 ? pb.buildO0DefaultPipeline(ol)
-                                     : pb.buildPerModuleDefaultPipeline(ol);
-  mpm.run(m, mam);
+  runModulePipeline(m, tm, pto, [&](PassBuilder &pb) {
+    return level == 0 ? pb.buildO0DefaultPipeline(ol)
+                      : pb.buildPerModuleDefaultPipeline(ol);
+  });
 }
 
 void attnc::dumpModule(const std::string &dir, const std::string &name,
@@ -312,25 +323,30 @@ bool propagateAcrossFunctions(Module &m, const attnc::CpuTarget &t,
   std::unique_ptr<TargetMachine> tm = attnc::createCpuTargetMachine(t, error);
   if (!tm)
     return false;
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
-  PassBuilder pb(tm.get());
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  ModulePassManager mpm;
-  if (Error e = pb.parsePassPipeline(
-          mpm, "function(sroa,instcombine,simplifycfg),ipsccp,globalopt,"
-               "deadargelim")) {
-    error = "LLVM pass pipeline: " + toString(std::move(e));
-    return false;
-  }
-  mpm.run(m, mam);
+  runModulePipeline(m, *tm, PipelineTuningOptions(), [](PassBuilder &pb) {
+    ModulePassManager mpm;
+    // A fixed, valid pipeline text: parsing cannot fail.
+    cantFail(pb.parsePassPipeline(
+        mpm, "function(sroa,instcombine,simplifycfg),ipsccp,globalopt,"
+             "deadargelim"));
+    return mpm;
+  });
   return true;
+}
+
+/// O3 on `m`, optionally dumped to dumpDir/dumpName, then a temporary
+/// object file (its path in `object`, set once the file exists).
+bool optimizeAndEmit(Module &m, const attnc::CpuTarget &t, unsigned optLevel,
+                     const std::string &dumpDir, const std::string &dumpName,
+                     std::string &object, std::string &error) {
+  std::unique_ptr<TargetMachine> tm = attnc::createCpuTargetMachine(t, error);
+  if (!tm)
+    return false;
+  attnc::optimizeModule(m, *tm, optLevel);
+  if (!dumpDir.empty())
+    attnc::dumpModule(dumpDir, dumpName, m);
+  return createTemporaryObject(object, error) &&
+         attnc::writeObjectFile(m, *tm, object, error);
 }
 
 struct PartResult {
@@ -350,15 +366,9 @@ void compilePart(MemoryBufferRef bitcode, const Partition &p, int part,
     return;
   }
   keepPart(**m, p, part);
-  std::unique_ptr<TargetMachine> tm =
-      attnc::createCpuTargetMachine(t, result.error);
-  if (!tm)
-    return;
-  attnc::optimizeModule(**m, *tm, optLevel);
-  if (!dumpDir.empty())
-    attnc::dumpModule(dumpDir, "llvm-opt." + std::to_string(part) + ".ll", **m);
-  result.ok = createTemporaryObject(result.object, result.error) &&
-              attnc::writeObjectFile(**m, *tm, result.object, result.error);
+  result.ok = optimizeAndEmit(**m, t, optLevel, dumpDir,
+                              "llvm-opt." + std::to_string(part) + ".ll",
+                              result.object, result.error);
 }
 
 } // namespace
@@ -373,17 +383,12 @@ bool attnc::compileToObjects(std::unique_ptr<Module> m, const CpuTarget &t,
       return false;
   Partition p = partitionModule(*m, std::max(parts, 1u));
   if (p.parts <= 1) {
-    std::unique_ptr<TargetMachine> tm = createCpuTargetMachine(t, error);
-    if (!tm)
-      return false;
-    optimizeModule(*m, *tm, optLevel);
-    if (!dumpDir.empty())
-      attnc::dumpModule(dumpDir, "llvm-opt.ll", *m);
     std::string object;
-    if (!createTemporaryObject(object, error))
-      return false;
-    objects.push_back(object);
-    return writeObjectFile(*m, *tm, object, error);
+    bool ok = optimizeAndEmit(*m, t, optLevel, dumpDir, "llvm-opt.ll", object,
+                              error);
+    if (!object.empty())
+      objects.push_back(object);
+    return ok;
   }
 
   // Each thread reads the whole module back into its own context and drops

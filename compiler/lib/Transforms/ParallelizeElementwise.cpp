@@ -41,6 +41,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace attnc {
 #define GEN_PASS_DEF_ATTNCPARALLELIZEELEMENTWISE
@@ -352,11 +353,14 @@ struct ParallelizeElementwise
         found.push_back({op, *p});
     });
     llvm::DenseSet<Operation *> planned;
-    for (auto &entry : found)
+    llvm::SetVector<func::FuncOp> kernels;
+    for (auto &entry : found) {
       planned.insert(entry.first);
-    for (auto &[op, p] : found)
-      if (auto f = op->getParentOfType<func::FuncOp>();
-          f && onlyElementwise(f, planned))
+      if (auto f = entry.first->getParentOfType<func::FuncOp>())
+        kernels.insert(f);
+    }
+    for (func::FuncOp f : kernels)
+      if (onlyElementwise(f, planned))
         markNoUnroll(f);
     for (auto &[op, p] : found) {
       if (approximateMath && failed(approximate(op)))
