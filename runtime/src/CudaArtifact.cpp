@@ -6,10 +6,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 using namespace attnc::rt;
 using namespace attnc::rt::cuda;
@@ -78,8 +80,9 @@ thread_local CudaState *tCurrent = nullptr;
 CudaState *current(const char *what) {
   if (!tCurrent)
     std::fprintf(stderr,
-                 "attnc: a CUDA artifact's %s ran outside attnc_session_run "
-                 "(only sessions run CUDA artifacts so far); ignored\n",
+                 "attnc: a CUDA artifact's %s ran outside a session's or "
+                 "a decoder's call (entry points run through the runtime "
+                 "only); ignored\n",
                  what);
   return tCurrent;
 }
@@ -257,7 +260,8 @@ std::unique_ptr<CudaCall>
 CudaCall::prepare(const std::shared_ptr<CudaState> &state,
                   const EntrySpec &entry,
                   const std::vector<std::vector<int64_t>> &shapes,
-                  std::vector<const void *> &data, std::string &error) {
+                  std::vector<const void *> &data, std::string &error,
+                  const std::vector<bool> &onDevice) {
   CudaState &s = *state;
   s.mutex.lock(); // released by ~CudaCall: one call at a time per artifact
   auto call = std::unique_ptr<CudaCall>(new CudaCall);
@@ -267,7 +271,7 @@ CudaCall::prepare(const std::shared_ptr<CudaState> &state,
   s.check(d.cuCtxSetCurrent(s.context), "cuCtxSetCurrent");
   for (size_t i = 0; i < entry.args.size() && s.error.empty(); ++i) {
     const ArgSpec &a = entry.args[i];
-    if (a.scalar)
+    if (a.scalar || (i < onDevice.size() && onDevice[i]))
       continue;
     size_t bytes = attnc_dtype_size(a.dtype);
     for (int64_t dim : shapes[i])
@@ -333,4 +337,54 @@ CudaCall::~CudaCall() {
   for (CUdeviceptr p : owned)
     d.cuMemFree(p);
   state->mutex.unlock();
+}
+
+std::unique_ptr<CudaBuffer>
+CudaBuffer::allocate(const std::shared_ptr<CudaState> &state, size_t bytes,
+                     std::string &error) {
+  CudaState &s = *state;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.error.clear();
+  Driver &d = *s.driver;
+  auto buffer = std::unique_ptr<CudaBuffer>(new CudaBuffer);
+  buffer->state = state;
+  if (s.check(d.cuCtxSetCurrent(s.context), "cuCtxSetCurrent"))
+    s.check(d.cuMemAlloc(&buffer->pointer, bytes ? bytes : 1), "cuMemAlloc");
+  // Zeroed like the CPU decoder's caches: copies of a zero block (the
+  // driver's memset is not among the functions CudaDriver.h loads).
+  std::vector<char> zeros(std::min<size_t>(bytes, size_t(1) << 20), 0);
+  for (size_t at = 0; at < bytes && s.error.empty(); at += zeros.size())
+    s.check(d.cuMemcpyHtoD(buffer->pointer + at, zeros.data(),
+                           std::min(zeros.size(), bytes - at)),
+            "cuMemcpyHtoD");
+  if (!s.error.empty()) {
+    error = "cannot allocate " + std::to_string(bytes) +
+            " bytes of device memory: " + s.error;
+    return nullptr; // ~CudaBuffer frees what was allocated
+  }
+  return buffer;
+}
+
+bool CudaBuffer::upload(size_t offset, const void *host, size_t bytes,
+                        std::string &error) {
+  CudaState &s = *state;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.error.clear();
+  Driver &d = *s.driver;
+  if (s.check(d.cuCtxSetCurrent(s.context), "cuCtxSetCurrent"))
+    s.check(d.cuMemcpyHtoD(pointer + offset, host, bytes), "cuMemcpyHtoD");
+  if (s.error.empty())
+    return true;
+  error = "cannot copy to the device: " + s.error;
+  return false;
+}
+
+CudaBuffer::~CudaBuffer() {
+  if (!pointer)
+    return;
+  std::lock_guard<std::mutex> lock(state->mutex);
+  // The kernels of the last call may still use it.
+  state->driver->cuCtxSetCurrent(state->context);
+  state->driver->cuStreamSynchronize(state->stream);
+  state->driver->cuMemFree(pointer);
 }

@@ -25,6 +25,7 @@
 
 #include "ArtifactManifest.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,11 +49,14 @@ class CudaCall {
 public:
   /// Replaces data[i] (host pointers: inputs, bound weights, output
   /// buffers, as attnc_session_run has them) by device pointers; `shapes`
-  /// are the concrete shapes. Returns null with `error` set.
+  /// are the concrete shapes. Arguments with onDevice[i] set already hold
+  /// device pointers (the decoder's KV caches, CudaBuffer) and are passed
+  /// as they are. Returns null with `error` set.
   static std::unique_ptr<CudaCall>
   prepare(const std::shared_ptr<CudaState> &state, const EntrySpec &entry,
           const std::vector<std::vector<int64_t>> &shapes,
-          std::vector<const void *> &data, std::string &error);
+          std::vector<const void *> &data, std::string &error,
+          const std::vector<bool> &onDevice = {});
 
   /// Waits for the kernels, copies the outputs back to the host buffers and
   /// frees the call's device memory; the first error of the call (a failed
@@ -71,6 +75,31 @@ private:
   std::vector<Output> outputs;
   std::vector<unsigned long long> owned; // inputs and outputs
   bool finished = false;
+};
+
+/// Device memory that outlives calls: the decoder's KV caches, which the
+/// entry points update in place on the device (never copied per step).
+class CudaBuffer {
+public:
+  /// `bytes` of zeroed device memory; null with `error` set on failure.
+  static std::unique_ptr<CudaBuffer>
+  allocate(const std::shared_ptr<CudaState> &state, size_t bytes,
+           std::string &error);
+
+  /// The device pointer, as an entry point's memref descriptor takes it.
+  const void *device() const {
+    return reinterpret_cast<const void *>(uintptr_t(pointer));
+  }
+
+  /// Copies `bytes` from host memory to `offset` bytes into the buffer.
+  bool upload(size_t offset, const void *host, size_t bytes,
+              std::string &error);
+
+  ~CudaBuffer();
+
+private:
+  std::shared_ptr<CudaState> state;
+  unsigned long long pointer = 0;
 };
 
 } // namespace attnc::rt

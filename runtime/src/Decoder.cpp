@@ -17,7 +17,9 @@
 // config's cache group goes into the first slots
 // (attnc_decoder_set_cache_group, passed as `cache_prefix`); a leading
 // image group's pixels come with the session's one prefill
-// (attnc_decoder_prefill_image), its patch tokens first.
+// (attnc_decoder_prefill_image), its patch tokens first. A CUDA artifact's
+// caches are device buffers (CudaBuffer) for the decoder's lifetime; a step
+// copies its small inputs in and the logits out (DecoderStep.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,14 +77,6 @@ attnc_status attnc_decoder_create_with_options(
   if (!artifact || !options || !out)
     return fail(ATTNC_ERROR_ARGUMENT, "attnc_decoder_create: null argument");
   *out = nullptr;
-  // The decoder calls the entry points directly with host buffers; a CUDA
-  // artifact's entry points take device pointers (sessions copy for them).
-  if (artifact->cuda)
-    return fail(ATTNC_ERROR_ARGUMENT,
-                "attnc_decoder_create: this artifact targets CUDA; the "
-                "decoder (prefill/decode with a KV cache) runs CPU artifacts "
-                "only in this version; run `forward` through attnc_session_* "
-                "or compile for the CPU");
   int64_t batch = options->batch, cacheLength = options->cache_length;
   if (batch < 1 || cacheLength < 1)
     return fail(ATTNC_ERROR_ARGUMENT,
@@ -157,10 +151,22 @@ attnc_status attnc_decoder_create_with_options(
     d->cacheBytes.push_back(bytes);
     d->cacheSet.push_back(set);
     d->caches.emplace_back();
-    if (!d->caches.back().allocate(bytes))
+    if (artifact->cuda) {
+      // On the device for the decoder's lifetime: the entry points write a
+      // step's keys and values there, nothing of a cache is copied per step.
+      std::string error;
+      d->deviceCaches.push_back(
+          attnc::rt::CudaBuffer::allocate(artifact->cuda, bytes, error));
+      if (!d->deviceCaches.back())
+        return fail(error.find("OUT_OF_MEMORY") != std::string::npos
+                        ? ATTNC_ERROR_OUT_OF_MEMORY
+                        : ATTNC_ERROR_STATE,
+                    "attnc_decoder_create: KV cache '" + name + "': " + error);
+    } else if (!d->caches.back().allocate(bytes)) {
       return fail(ATTNC_ERROR_OUT_OF_MEMORY,
                   "cannot allocate a KV cache of " + std::to_string(bytes) +
                       " bytes");
+    }
   }
   for (const Step *step : {&d->prefill, &d->decode})
     for (const ArgSpec &arg : step->entry->args) {
@@ -355,10 +361,16 @@ attnc_status attnc_decoder_set_cache_group(attnc_decoder *d, int64_t m,
     size_t elem = d->cacheBytes[c] / elements(shape);
     size_t row = size_t(shape[3]) * elem;
     const char *src = static_cast<const char *>(kv[2 * layer + values]);
-    char *dst = static_cast<char *>(d->caches[c].data);
-    for (int64_t bh = 0; bh < shape[0] * shape[1]; ++bh)
-      std::memcpy(dst + size_t(bh * shape[2]) * row,
-                  src + size_t(bh * m) * row, size_t(m) * row);
+    for (int64_t bh = 0; bh < shape[0] * shape[1]; ++bh) {
+      size_t to = size_t(bh * shape[2]) * row, bytes = size_t(m) * row;
+      const char *from = src + size_t(bh * m) * row;
+      std::string error;
+      if (d->deviceCaches.empty())
+        std::memcpy(static_cast<char *>(d->caches[c].data) + to, from, bytes);
+      else if (!d->deviceCaches[c]->upload(to, from, bytes, error))
+        return fail(ATTNC_ERROR_STATE,
+                    "attnc_decoder_set_cache_group: " + error);
+    }
   }
   SlotSet &full = d->slotSets[0];
   for (int64_t r = 0; r < d->batch; ++r)
@@ -390,6 +402,7 @@ void attnc_decoder_reset(attnc_decoder *d) {
     return;
   d->end = 0;
   d->memory = 0;
+  d->failed = false;
   for (SlotSet &set : d->slotSets)
     set.positions.assign(size_t(d->batch * set.capacity), -1);
   d->lastPosition.assign(size_t(d->batch), -1);

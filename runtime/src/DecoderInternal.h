@@ -8,11 +8,13 @@
 #define ATTNC_RUNTIME_DECODERINTERNAL_H
 
 #include "ArtifactInternal.h"
+#include "CudaArtifact.h"
 #include "attnc/runtime.h"
 
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,11 @@ struct attnc_decoder {
   std::vector<size_t> cacheBytes;
   std::vector<size_t> cacheSet;         // per cache: index into slotSets
   std::vector<attnc::rt::Aligned> caches;          // per cache, updated in place
+  /// A CUDA artifact's caches, on the device (`caches` stays unallocated).
+  std::vector<std::unique_ptr<attnc::rt::CudaBuffer>> deviceCaches;
+  /// A step failed on the device after its keys and values may have gone
+  /// in: every call is refused until attnc_decoder_reset.
+  bool failed = false;
   std::vector<attnc::rt::SlotSet> slotSets;        // [0]: the full caches
   std::vector<int64_t> lastPosition;    // per row, -1: none yet
   std::vector<bool> paddedAfterStart;   // per row (rings: no more tokens)

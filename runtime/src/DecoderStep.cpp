@@ -90,7 +90,9 @@ std::vector<uint8_t> allowedMask(const attnc_decoder *d, const SlotSet &set,
 }
 
 /// Runs one step of in.n <= the room left tokens per row through `step`.
-void runStep(attnc_decoder *d, const Step &step, const StepInputs &in) {
+/// Fails only on a CUDA artifact (the device's error).
+attnc_status runStep(attnc_decoder *d, const Step &step,
+                     const StepInputs &in) {
   int64_t rows = d->batch, n = in.n;
   int64_t written = d->end + n;
   for (SlotSet &set : d->slotSets)
@@ -109,6 +111,7 @@ void runStep(attnc_decoder *d, const Step &step, const StepInputs &in) {
   const auto &args = step.entry->args;
   std::vector<const void *> data(args.size());
   std::vector<std::vector<int64_t>> shapes(args.size());
+  std::vector<bool> onDevice(args.size(), false); // a CUDA artifact's caches
   attnc_artifact *a = d->artifact;
   auto setOf = [&](const std::string &name, const char *prefixName) {
     // "<prefixName>.<W>" -> the slot set of window W.
@@ -158,8 +161,22 @@ void runStep(attnc_decoder *d, const Step &step, const StepInputs &in) {
                                   name.substr(6)) -
                         d->cacheNames.begin());
       data[i] = d->caches[c].data;
+      if (!d->deviceCaches.empty()) {
+        data[i] = d->deviceCaches[c]->device();
+        onDevice[i] = true;
+      }
       shapes[i] = d->cacheShapes[c];
     }
+  }
+  // A CUDA artifact: the step's inputs go to the device, the logits come
+  // back; the weights stay there from the first call, the caches always.
+  std::unique_ptr<attnc::rt::CudaCall> cudaCall;
+  std::string error;
+  if (a->cuda) {
+    cudaCall = attnc::rt::CudaCall::prepare(a->cuda, *step.entry, shapes,
+                                            data, error, onDevice);
+    if (!cudaCall)
+      return fail(ATTNC_ERROR_STATE, step.entry->name + ": " + error);
   }
   std::vector<std::vector<int64_t>> descriptors(args.size());
   std::vector<void *> packed(args.size());
@@ -168,7 +185,14 @@ void runStep(attnc_decoder *d, const Step &step, const StepInputs &in) {
         attnc::rt::memrefDescriptor(descriptors[i], data[i], shapes[i]);
   }
   step.fn(packed.data());
+  if (cudaCall)
+    if (attnc_status st = cudaCall->finish(error); st != ATTNC_OK) {
+      d->failed = true;
+      return fail(st, step.entry->name + ": " + error +
+                          " (the decoder needs attnc_decoder_reset)");
+    }
   d->end = written;
+  return ATTNC_OK;
 }
 
 } // namespace
@@ -187,6 +211,12 @@ attnc_status attnc::rt::runCall(attnc_decoder *d, const Step &step,
   if (!tokens || !out)
     return fail(ATTNC_ERROR_ARGUMENT,
                 std::string("attnc_decoder_") + what + ": null argument");
+  if (d->failed)
+    return fail(ATTNC_ERROR_STATE,
+                std::string(what) + ": an earlier step failed on the device "
+                                    "and may have left part of its keys and "
+                                    "values in the cache; call "
+                                    "attnc_decoder_reset first");
   bool wantsImage = &step == &d->prefill && d->imageTokens > 0;
   if (wantsImage != (image != nullptr))
     return fail(ATTNC_ERROR_ARGUMENT,
@@ -312,7 +342,8 @@ attnc_status attnc::rt::runCall(attnc_decoder *d, const Step &step,
     in.mask = mask;
     in.callN = n;
     in.maskRow0 = j0;
-    runStep(d, step, in);
+    if (attnc_status s = runStep(d, step, in))
+      return s;
   }
   d->lastPosition = std::move(last);
   d->paddedAfterStart = std::move(padded);

@@ -4,8 +4,10 @@
 // opened and run through the C API against fake drivers
 // (Inputs/CudaFakeDriver.c: no device, an sm_70 device, a driver without
 // cuLaunchKernel, an sm_90 "device" in host memory that counts what the
-// runtime asks of it, one whose launches fail). No kernel runs here: the
-// numbers a GPU computes are not checked (compiler/docs/cuda.md).
+// runtime asks of it, one whose launches fail), and the decoder on an
+// `--incremental` CUDA artifact (KV caches resident on the device). No
+// kernel runs here: the numbers a GPU computes are not checked
+// (compiler/docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -181,13 +183,6 @@ TEST_CASE("A CUDA artifact's run: weights copied once, every kernel "
   CHECK(y.shape[0] == 7);
   CHECK(y.shape[1] == 8);
   attnc_session_free(s);
-  // The decoder passes host buffers to the entry points: refused with a
-  // reason rather than launching nothing.
-  attnc_decoder *d = nullptr;
-  CHECK(attnc_decoder_create(a, 1, 16, &d) == ATTNC_ERROR_ARGUMENT);
-  CHECK(d == nullptr);
-  CHECK_THAT(attnc_last_error(),
-             Contains("this artifact targets CUDA; the decoder"));
   attnc_artifact_close(a);
   CHECK(st.allocs == st.frees);
 }
@@ -207,5 +202,122 @@ TEST_CASE("A failing launch fails the run with the driver's error",
   // Only the first launch was tried.
   CHECK(statsOf(5).launches == 1);
   attnc_session_free(s);
+  attnc_artifact_close(a);
+}
+
+namespace {
+
+/// tests/e2e/generation/llama.yaml `--incremental` for --target cuda,
+/// without a cubin, opened on `driver` with its weights bound.
+attnc_artifact *cudaLlama(const std::string &driver) {
+  static const std::string path = [] {
+    std::string out = std::string(ATTNC_TEST_TMP) + "/gen-llama-cuda.attnc";
+    std::string cmd = "ATTNC_PTXAS=none " + std::string(ATTNC_BIN) +
+                      " compile " + ATTNC_SOURCE_DIR +
+                      "/tests/e2e/generation/llama.yaml --incremental "
+                      "--target cuda -o " + out;
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    return out;
+  }();
+  setenv("ATTNC_LIBCUDA", driver.c_str(), 1);
+  attnc_artifact *a = nullptr;
+  attnc_status s = attnc_artifact_open(path.c_str(), &a);
+  unsetenv("ATTNC_LIBCUDA");
+  REQUIRE(s == ATTNC_OK);
+  REQUIRE(attnc_artifact_bind_weights_file(
+              a, (std::string(ATTNC_SOURCE_DIR) +
+                  "/tests/e2e/llama/weights.safetensors")
+                     .c_str()) == ATTNC_OK);
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("The decoder keeps a CUDA artifact's KV caches on the device",
+          "[cuda][runtime][decoder]") {
+  FakeStats &st = statsOf(4);
+  attnc_artifact *a = cudaLlama(fakeDriver(4));
+  std::memset(&st, 0, sizeof st);
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(a, 2, 16, &d) == ATTNC_OK);
+  // One zeroed device buffer per cache (keys and values of every layer),
+  // allocated once.
+  int64_t cacheBytes = attnc_decoder_cache_bytes(d);
+  int caches = st.allocs;
+  CHECK(caches >= 2);
+  CHECK(caches % 2 == 0);
+  CHECK(st.htodBytes == cacheBytes);
+  CHECK(st.launches == 0);
+
+  std::vector<int32_t> prompt = {3, 7, 11, 5, 2, 9};
+  attnc_tensor_view logits;
+  REQUIRE(attnc_decoder_prefill(d, prompt.data(), 2, 3, nullptr, &logits) ==
+          ATTNC_OK);
+  CHECK(logits.rank == 3);
+  CHECK(logits.shape[0] == 2);
+  CHECK(attnc_decoder_end_index(d) == 3);
+  CHECK(st.launches > 0);
+  // The weights went to the device with the first step and stay there,
+  // like the caches; everything else of the step was freed.
+  long long weightsAndInputs = st.htodBytes - cacheBytes;
+  int resident = st.allocs - st.frees;
+  CHECK(resident > caches);
+  CHECK(st.dtoh >= 1); // the logits (and the host's reads of end_index)
+
+  // Each decode step copies its small inputs only (tokens, positions, slot
+  // positions, masks, the end index): the same bytes every step, none of
+  // a cache or a weight.
+  std::vector<long long> stepBytes;
+  for (int step = 0; step < 3; ++step) {
+    long long before = st.htodBytes;
+    int launchesBefore = st.launches, dtohBefore = st.dtoh;
+    int32_t next[] = {4, 8};
+    REQUIRE(attnc_decoder_decode(d, next, 2, nullptr, &logits) == ATTNC_OK);
+    stepBytes.push_back(st.htodBytes - before);
+    CHECK(st.launches > launchesBefore);
+    CHECK(st.dtoh > dtohBefore);
+    CHECK(st.allocs - st.frees == resident);
+  }
+  CHECK(attnc_decoder_end_index(d) == 6);
+  CHECK(stepBytes[0] == stepBytes[1]);
+  CHECK(stepBytes[1] == stepBytes[2]);
+  CHECK(stepBytes[0] < 1024);
+  CHECK(weightsAndInputs > 100 * stepBytes[0]);
+  CHECK(logits.shape[1] == 1);
+
+  attnc_decoder_free(d);
+  CHECK(st.allocs - st.frees == resident - caches);
+  attnc_artifact_close(a);
+  CHECK(st.allocs == st.frees);
+}
+
+TEST_CASE("A decoder step that fails on the device fails the decoder until "
+          "reset",
+          "[cuda][runtime][decoder]") {
+  attnc_artifact *a = cudaLlama(fakeDriver(5));
+  attnc_decoder *d = nullptr;
+  REQUIRE(attnc_decoder_create(a, 1, 16, &d) == ATTNC_OK);
+  int32_t prompt[] = {3, 7};
+  attnc_tensor_view logits;
+  CHECK(attnc_decoder_prefill(d, prompt, 1, 2, nullptr, &logits) ==
+        ATTNC_ERROR_STATE);
+  CHECK_THAT(attnc_last_error(),
+             Contains("prefill: the CUDA run failed: cuLaunchKernel: "
+                      "CUDA_ERROR_LAUNCH_FAILED"));
+  CHECK_THAT(attnc_last_error(), Contains("needs attnc_decoder_reset"));
+  CHECK(attnc_decoder_end_index(d) == 0);
+  // Refused (not run) until reset: its caches may hold part of the step.
+  int launches = statsOf(5).launches;
+  CHECK(attnc_decoder_prefill(d, prompt, 1, 2, nullptr, &logits) ==
+        ATTNC_ERROR_STATE);
+  CHECK_THAT(attnc_last_error(),
+             Contains("an earlier step failed on the device"));
+  CHECK(statsOf(5).launches == launches);
+  attnc_decoder_reset(d);
+  CHECK(attnc_decoder_prefill(d, prompt, 1, 2, nullptr, &logits) ==
+        ATTNC_ERROR_STATE);
+  CHECK_THAT(attnc_last_error(), Contains("CUDA_ERROR_LAUNCH_FAILED"));
+  CHECK(statsOf(5).launches == launches + 1);
+  attnc_decoder_free(d);
   attnc_artifact_close(a);
 }
