@@ -11,8 +11,11 @@ like attnc's forward), in milliseconds; with `decode`: a batched prefill of
 PROMPT tokens into a preallocated KV cache, then STEPS greedy decode steps
 (torch.mv for the batch-1 matrix-vector products, attention over the filled
 slots), printing "prefill_ms decode_ms_per_token_median tokens_per_s". Run it with OMP_WAIT_POLICY=PASSIVE
-and OPENBLAS_NUM_THREADS=THREADS (reference/perf-baselines.md section 4)."""
+and OPENBLAS_NUM_THREADS=THREADS (reference/perf-baselines.md section 4).
+ATTNC_TORCH_DEVICE=cuda runs it on the GPU (bench/gpu/check.py; the timers
+wait for the device)."""
 import json
+import os
 import struct
 import sys
 import time
@@ -22,6 +25,13 @@ import torch
 import torch.nn.functional as F
 
 D, H, KV, FF, L, V, EPS, THETA = 768, 12, 4, 2048, 12, 32000, 1e-5, 10000.0
+DEVICE = os.environ.get("ATTNC_TORCH_DEVICE", "cpu")
+
+
+def sync():
+    """Waits for the GPU's queued work (timers)."""
+    if DEVICE != "cpu":
+        torch.cuda.synchronize()
 HD = D // H
 
 
@@ -38,7 +48,7 @@ def load(path):
         assert e["dtype"] == "F32", name
         b, end = e["data_offsets"]
         a = np.frombuffer(mm[base + b:base + end], dtype="<f4").reshape(e["shape"])
-        out[name] = torch.from_numpy(a.copy())
+        out[name] = torch.from_numpy(a.copy()).to(DEVICE)
     return out
 
 
@@ -83,11 +93,12 @@ def decode(path, n, steps, threads, cache_len):
     def rot(pos):
         f = torch.outer(torch.as_tensor(pos, dtype=torch.float32).reshape(-1), inv)
         emb = torch.cat((f, f), dim=-1)
-        return emb.cos(), emb.sin()
+        return emb.cos().to(DEVICE), emb.sin().to(DEVICE)
 
-    cache = [(torch.zeros(KV, cache_len, HD), torch.zeros(KV, cache_len, HD)) for _ in range(L)]
-    ids = torch.tensor([(i * 7919 + 13) % V for i in range(n)])
-    mask = ~torch.ones(n, n, dtype=torch.bool).tril()
+    cache = [(torch.zeros(KV, cache_len, HD, device=DEVICE),
+              torch.zeros(KV, cache_len, HD, device=DEVICE)) for _ in range(L)]
+    ids = torch.tensor([(i * 7919 + 13) % V for i in range(n)], device=DEVICE)
+    mask = ~torch.ones(n, n, dtype=torch.bool, device=DEVICE).tril()
 
     def step(tok, p):
         cos, sin = rot([p])
@@ -117,8 +128,10 @@ def decode(path, n, steps, threads, cache_len):
     with torch.inference_mode():
         cos, sin = rot(list(range(n)))
         forward(w, ids, cos, sin, mask, cache)  # warm-up
+        sync()
         t0 = time.perf_counter()
         logits = forward(w, ids, cos, sin, mask, cache)
+        sync()
         prefill = (time.perf_counter() - t0) * 1e3
         tok = int(logits[-1].argmax())
         times = []
@@ -138,24 +151,26 @@ def main():
     path, n, reps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     w = load(path)
-    ids = torch.tensor([(i * 7919 + 13) % V for i in range(n)])
+    ids = torch.tensor([(i * 7919 + 13) % V for i in range(n)], device=DEVICE)
     pos = torch.arange(n, dtype=torch.float32)
     inv = 1.0 / (THETA ** (torch.arange(0, HD, 2, dtype=torch.float32) / HD))
     f = torch.outer(pos, inv)
     emb = torch.cat((f, f), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-    mask = ~torch.ones(n, n, dtype=torch.bool).tril()
+    cos, sin = emb.cos().to(DEVICE), emb.sin().to(DEVICE)
+    mask = ~torch.ones(n, n, dtype=torch.bool, device=DEVICE).tril()
     times = []
     with torch.inference_mode():
         logits = forward(w, ids, cos, sin, mask)  # warm-up
         for _ in range(reps):
+            sync()
             t0 = time.perf_counter()
             logits = forward(w, ids, cos, sin, mask)
+            sync()
             times.append((time.perf_counter() - t0) * 1e3)
     times.sort()
     print(f"{times[0]:.3f} {times[len(times) // 2]:.3f} {times[-1]:.3f}")
     if len(sys.argv) > 5:
-        logits[-1].numpy().astype("<f4").tofile(sys.argv[5])
+        logits[-1].cpu().numpy().astype("<f4").tofile(sys.argv[5])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ config.substitutions.append(("%py3", config.python_executable))
 config.substitutions.append(("%expect-exit", config.python_executable + " " +
                              os.path.join(config.test_source_root, "cli", "Inputs", "expect_exit.py")))
 config.substitutions.append(("%attnc_bin", os.path.join(config.attnc_tools_dir, "attnc")))
+config.substitutions.append(("%attnc_runner", os.path.join(config.attnc_tools_dir, "attnc-runner")))
+config.substitutions.append(("%attnc_src", config.attnc_src_root))
 
 # Upstream MLIR tools and runtime libraries, for the numerics tests that run
 # lowered attn code (tests/conversion): attnc-opt lowers, stock mlir-opt takes

@@ -12,8 +12,17 @@ int main(int argc, char **argv) {
       "published JSON Schema plus semantic rules and reports every problem as\n"
       "file:line:col.\n\n"
       "Exit codes: 0 success, 1 invalid config, 2 usage error or unreadable "
-      "file.",
+      "file."
+#ifdef ATTNC_RUNNER_ONLY
+      "\n\nattnc-runner: every attnc command but `compile`, built without "
+      "LLVM or\nMLIR, for machines that only run artifacts."
+#endif
+      ,
+#ifdef ATTNC_RUNNER_ONLY
+      "attnc-runner"};
+#else
       "attnc"};
+#endif
   app.set_version_flag("--version", "attnc 0.1.0 (config format 1)");
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -24,7 +33,20 @@ int main(int argc, char **argv) {
   attnc::cli::addExplainCommand(app);
   attnc::cli::addInitWeightsCommand(app);
   attnc::cli::addRunCommand(app);
+#ifndef ATTNC_RUNNER_ONLY
   attnc::cli::addCompileCommand(app);
+#else
+  // Says why, rather than CLI11's "A subcommand is required".
+  CLI::App *compile = app.add_subcommand(
+      "compile", "Not in attnc-runner: compile with attnc (LLVM/MLIR)");
+  compile->allow_extras();
+  compile->callback([] {
+    std::cerr << "attnc-runner: no `compile` here (built without LLVM/MLIR "
+                 "to run artifacts on machines without them); compile with "
+                 "attnc and bring the artifact\n";
+    throw CLI::RuntimeError(attnc::cli::kExitUsage);
+  });
+#endif
   attnc::cli::addInspectArtifactCommand(app);
   attnc::cli::addGenerateCommand(app);
 
