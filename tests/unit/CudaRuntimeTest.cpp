@@ -50,25 +50,32 @@ FakeStats &statsOf(int variant) {
   return *fn(); // the library stays loaded (one reference kept)
 }
 
-/// tests/compile/Inputs/mlp-softmax.mlir for --target cuda, without a cubin.
-const std::string &cudaMlp() {
-  static const std::string out = [] {
-    std::string path = std::string(ATTNC_TEST_TMP) + "/mlp-cuda.attnc";
-    std::string cmd = "ATTNC_PTXAS=none " + std::string(ATTNC_BIN) +
-                      " compile --from-mlir " + ATTNC_SOURCE_DIR +
-                      "/tests/compile/Inputs/mlp-softmax.mlir --target cuda "
-                      "-o " + path;
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    return path;
-  }();
-  return out;
+/// `attnc compile INPUT --target cuda` (INPUT: the file and flags) without a
+/// cubin, into the test folder as `name`; returns the artifact's path.
+std::string compileForCuda(const std::string &input, const std::string &name) {
+  std::string path = std::string(ATTNC_TEST_TMP) + "/" + name;
+  std::string cmd = "ATTNC_PTXAS=none " + std::string(ATTNC_BIN) +
+                    " compile " + input + " --target cuda -o " + path;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return path;
 }
 
-attnc_status openWith(const std::string &driver, attnc_artifact **a) {
+/// Opens `artifact` with `driver` as libcuda.so.1.
+attnc_status openOn(const std::string &driver, const std::string &artifact,
+                    attnc_artifact **a) {
   setenv("ATTNC_LIBCUDA", driver.c_str(), 1);
-  attnc_status s = attnc_artifact_open(cudaMlp().c_str(), a);
+  attnc_status s = attnc_artifact_open(artifact.c_str(), a);
   unsetenv("ATTNC_LIBCUDA");
   return s;
+}
+
+/// tests/compile/Inputs/mlp-softmax.mlir for --target cuda.
+attnc_status openWith(const std::string &driver, attnc_artifact **a) {
+  static const std::string mlp = compileForCuda(
+      "--from-mlir " + std::string(ATTNC_SOURCE_DIR) +
+          "/tests/compile/Inputs/mlp-softmax.mlir",
+      "mlp-cuda.attnc");
+  return openOn(driver, mlp, a);
 }
 
 } // namespace
@@ -208,22 +215,14 @@ TEST_CASE("A failing launch fails the run with the driver's error",
 namespace {
 
 /// tests/e2e/generation/llama.yaml `--incremental` for --target cuda,
-/// without a cubin, opened on `driver` with its weights bound.
+/// opened on `driver` with its weights bound.
 attnc_artifact *cudaLlama(const std::string &driver) {
-  static const std::string path = [] {
-    std::string out = std::string(ATTNC_TEST_TMP) + "/gen-llama-cuda.attnc";
-    std::string cmd = "ATTNC_PTXAS=none " + std::string(ATTNC_BIN) +
-                      " compile " + ATTNC_SOURCE_DIR +
-                      "/tests/e2e/generation/llama.yaml --incremental "
-                      "--target cuda -o " + out;
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    return out;
-  }();
-  setenv("ATTNC_LIBCUDA", driver.c_str(), 1);
+  static const std::string path = compileForCuda(
+      std::string(ATTNC_SOURCE_DIR) +
+          "/tests/e2e/generation/llama.yaml --incremental",
+      "gen-llama-cuda.attnc");
   attnc_artifact *a = nullptr;
-  attnc_status s = attnc_artifact_open(path.c_str(), &a);
-  unsetenv("ATTNC_LIBCUDA");
-  REQUIRE(s == ATTNC_OK);
+  REQUIRE(openOn(driver, path, &a) == ATTNC_OK);
   REQUIRE(attnc_artifact_bind_weights_file(
               a, (std::string(ATTNC_SOURCE_DIR) +
                   "/tests/e2e/llama/weights.safetensors")
