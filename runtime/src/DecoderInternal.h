@@ -64,8 +64,9 @@ struct attnc_decoder {
   std::vector<attnc::rt::Aligned> caches;          // per cache, updated in place
   /// A CUDA artifact's caches, on the device (`caches` stays unallocated).
   std::vector<std::unique_ptr<attnc::rt::CudaBuffer>> deviceCaches;
-  /// A step failed on the device after its keys and values may have gone
-  /// in: every call is refused until attnc_decoder_reset.
+  /// A step failed on the device (its slot positions set, part of its keys
+  /// and values perhaps written): every call is refused until
+  /// attnc_decoder_reset.
   bool failed = false;
   std::vector<attnc::rt::SlotSet> slotSets;        // [0]: the full caches
   std::vector<int64_t> lastPosition;    // per row, -1: none yet

@@ -175,8 +175,13 @@ attnc_status runStep(attnc_decoder *d, const Step &step,
   if (a->cuda) {
     cudaCall = attnc::rt::CudaCall::prepare(a->cuda, *step.entry, shapes,
                                             data, error, onDevice);
-    if (!cudaCall)
-      return fail(ATTNC_ERROR_STATE, step.entry->name + ": " + error);
+    if (!cudaCall) {
+      // The slot positions above are already this step's.
+      d->failed = true;
+      return fail(ATTNC_ERROR_STATE, step.entry->name + ": " + error +
+                                         " (the decoder needs "
+                                         "attnc_decoder_reset)");
+    }
   }
   std::vector<std::vector<int64_t>> descriptors(args.size());
   std::vector<void *> packed(args.size());
