@@ -61,8 +61,11 @@ struct attnc_decoder {
   std::vector<std::vector<int64_t>> cacheShapes;
   std::vector<size_t> cacheBytes;
   std::vector<size_t> cacheSet;         // per cache: index into slotSets
-  std::vector<attnc::rt::Aligned> caches;          // per cache, updated in place
-  /// A CUDA artifact's caches, on the device (`caches` stays unallocated).
+  /// Per cache, updated in place: pieces of one zeroed buffer on huge pages
+  /// (cacheArena), 64-byte aligned.
+  std::vector<void *> caches;
+  std::shared_ptr<void> cacheArena;
+  /// A CUDA artifact's caches, on the device (`caches` stays empty).
   std::vector<std::unique_ptr<attnc::rt::CudaBuffer>> deviceCaches;
   /// A step failed on the device (its slot positions set, part of its keys
   /// and values perhaps written): every call is refused until

@@ -160,8 +160,9 @@ attnc_status runStep(attnc_decoder *d, const Step &step,
       size_t c = size_t(std::find(d->cacheNames.begin(), d->cacheNames.end(),
                                   name.substr(6)) -
                         d->cacheNames.begin());
-      data[i] = d->caches[c].data;
-      if (!d->deviceCaches.empty()) {
+      if (d->deviceCaches.empty()) {
+        data[i] = d->caches[c];
+      } else {
         data[i] = d->deviceCaches[c]->device();
         onDevice[i] = true;
       }

@@ -16,29 +16,35 @@ constexpr size_t kHugePage = size_t(2) << 20;
 size_t roundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 } // namespace
 
+std::shared_ptr<void> allocateHugePages(size_t bytes) {
+  size_t total = roundUp(bytes ? bytes : 1, kHugePage);
+  void *raw = std::aligned_alloc(kHugePage, total);
+  if (!raw)
+    return nullptr;
+  // Without transparent huge pages this fails and the buffer is still one
+  // dense allocation.
+  (void)madvise(raw, total, MADV_HUGEPAGE);
+  return std::shared_ptr<void>(raw, std::free);
+}
+
 std::shared_ptr<const void> copyToHugePages(
     const std::vector<std::pair<size_t, const runtime::TensorView *>> &sources,
     std::vector<const void *> &data, size_t limitBytes) {
   size_t total = 0;
   for (const auto &source : sources)
     total += roundUp(source.second->bytes, 64);
-  total = roundUp(total, kHugePage);
-  if (total == 0 || total > limitBytes)
+  if (total == 0 || roundUp(total, kHugePage) > limitBytes)
     return nullptr;
-  void *raw = std::aligned_alloc(kHugePage, total);
-  if (!raw)
+  std::shared_ptr<void> buffer = allocateHugePages(total);
+  if (!buffer)
     return nullptr;
-  // Before the first touch, so that the faults take whole 2 MiB pages.
-  // Without transparent huge pages this fails and the copy is still one
-  // dense buffer.
-  (void)madvise(raw, total, MADV_HUGEPAGE);
-  auto *out = static_cast<uint8_t *>(raw);
+  auto *out = static_cast<uint8_t *>(buffer.get());
   for (const auto &[index, tensor] : sources) {
     std::memcpy(out, tensor->data, tensor->bytes);
     data[index] = out;
     out += roundUp(tensor->bytes, 64);
   }
-  return std::shared_ptr<void>(raw, std::free);
+  return buffer;
 }
 
 size_t weightCopyLimit() {

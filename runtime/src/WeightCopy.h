@@ -22,6 +22,12 @@
 
 namespace attnc::rt {
 
+/// At least `bytes` (rounded up to 2 MiB) starting on a 2 MiB boundary,
+/// advised MADV_HUGEPAGE before its first touch, so that the faults take
+/// whole huge pages where transparent huge pages are on (`madvise` mode);
+/// null when it cannot be allocated. Freed with the last reference.
+std::shared_ptr<void> allocateHugePages(size_t bytes);
+
 /// Copies the tensors of `sources` ({weight index, tensor}) one after another
 /// (each 64-byte aligned) into one buffer that starts on a 2 MiB boundary and
 /// is advised MADV_HUGEPAGE before its first touch, and points

@@ -3,8 +3,10 @@
 // runtime/src/WeightCopy.cpp, compiled into this test: the copy holds every
 // tensor's bytes, starts on a 2 MiB boundary with each tensor 64-byte
 // aligned, repoints exactly the listed weights, and is refused (nothing
-// repointed) above its limit. Whether the kernel then backs it with huge
-// pages depends on the machine; bench/README.md has the decode figures.
+// repointed) above its limit; allocateHugePages (also the decoder's KV
+// caches) starts on 2 MiB and spans whole huge pages. Whether the kernel
+// then backs them with huge pages depends on the machine; bench/README.md
+// has the decode figures.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,4 +84,19 @@ TEST_CASE("a copy over the limit is refused and nothing is repointed",
   REQUIRE(copy);
   CHECK(data[0] == copy.get());
   CHECK(attnc::rt::weightCopyLimit() > 0);
+}
+
+TEST_CASE("huge-page buffers start on 2 MiB and span whole huge pages",
+          "[weights]") {
+  // The decoder's KV caches live in one such buffer (Decoder.cpp).
+  constexpr size_t kHuge = size_t(2) << 20;
+  for (size_t bytes : {size_t(1), kHuge - 1, kHuge + 64}) {
+    std::shared_ptr<void> buffer = attnc::rt::allocateHugePages(bytes);
+    REQUIRE(buffer);
+    CHECK(reinterpret_cast<uintptr_t>(buffer.get()) % kHuge == 0);
+    // Every byte up to the rounded size is ours to write.
+    size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    std::memset(buffer.get(), 0x5a, rounded);
+    CHECK(static_cast<unsigned char *>(buffer.get())[rounded - 1] == 0x5a);
+  }
 }
