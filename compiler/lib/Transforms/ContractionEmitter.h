@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -239,9 +240,24 @@ struct Emitter {
           ValueRange{r ? arith::AddIOp::create(b, loc, k0, idx(r)) : k0, j0});
   }
 
-  /// Row blocks of mbs rows, then single rows: emit(m0, rowsInBlock).
+  /// Row blocks of mbs rows, then single rows: emit(m0, rowsInBlock). When
+  /// M is a constant, the rows left are one block instead (decode
+  /// attention's tile of G grouped query heads: G = 3 rows as three single
+  /// rows re-read each K/V line three times over two accumulator chains).
   void rows(Value mSize, int64_t mbs,
             llvm::function_ref<void(Value, int64_t)> emit) {
+    if (std::optional<int64_t> m = getConstantIntValue(mSize);
+        m && *m % mbs > 1) {
+      int64_t main = *m - *m % mbs;
+      if (main > 0) {
+        auto loop = scf::ForOp::create(b, loc, idx(0), idx(main), idx(mbs));
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(loop.getBody()->getTerminator());
+        emit(loop.getInductionVar(), mbs);
+      }
+      emit(idx(main), *m % mbs);
+      return;
+    }
     Value mMain = arith::SubIOp::create(
         b, loc, mSize, arith::RemUIOp::create(b, loc, mSize, idx(mbs)));
     for (auto [lo, hi, step, count] :

@@ -10,6 +10,7 @@
 //   for batch dims:                         (scf.for)
 //     for n0 in 0..N step NB:               (scf.parallel: the thread loop)
 //       full block?  for m0 step MB: block(MB, NB); rows left: block(1, NB)
+//                    (a constant M: the rows left as one block(M % MB, NB))
 //                    (block(1, NB) prefetches B's rows a few rows ahead)
 //       otherwise    for each column n: for m0 step MB: block(MB, 1) ...
 //
