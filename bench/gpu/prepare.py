@@ -98,12 +98,10 @@ def main():
     commit = subprocess.run(["git", "-C", str(SOURCE), "describe", "--always",
                              "--dirty"], capture_output=True,
                             text=True).stdout.strip()
-    ptxas = shutil.which("ptxas") or (
-        "/usr/local/cuda/bin/ptxas"
-        if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+    # (Whether ptxas added cubins: each artifact's manifest, target.cubin.)
     spec = {"compile_flags": flags, "emulate": args.emulate,
             "gpu_arch": None if args.emulate or args.cpu else args.gpu_arch,
-            "commit": commit, "ptxas": ptxas,
+            "commit": commit,
             "created": datetime.datetime.now(datetime.timezone.utc)
             .strftime("%Y-%m-%d %H:%M UTC")}
     (kit / "kit.json").write_text(json.dumps(spec, indent=1) + "\n")
