@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 D, H, KV, FF, L, V, EPS, THETA = 768, 12, 4, 2048, 12, 32000, 1e-5, 10000.0
+HD = D // H
 DEVICE = os.environ.get("ATTNC_TORCH_DEVICE", "cpu")
 
 
@@ -32,7 +33,6 @@ def sync():
     """Waits for the GPU's queued work (timers)."""
     if DEVICE != "cpu":
         torch.cuda.synchronize()
-HD = D // H
 
 
 def load(path):

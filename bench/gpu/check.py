@@ -31,13 +31,14 @@ import json
 import os
 import pathlib
 import shutil
-import statistics
-import struct
 import subprocess
 import sys
 import time
 
 SOURCE = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(SOURCE / "bench"))
+from run import WEIGHT_BYTES  # noqa: E402  (the CPU bench's roofline bytes)
+
 SHIM = SOURCE / "bench" / "gpu" / "attnc_kit.py"
 BENCH_MODEL = SOURCE / "samples" / "llama-style.yaml"
 
@@ -61,17 +62,6 @@ def run(cmd, env, log, timeout=None):
         f.write(f"$ {' '.join(map(str, cmd))}\n{p.stdout}{p.stderr}"
                 f"(exit {p.returncode}, {time.time() - start:.1f} s)\n")
     return p
-
-
-def weight_bytes(path):
-    """Bytes of every tensor of a safetensors file but the embedding table
-    (what a decode step reads)."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    return sum(e["data_offsets"][1] - e["data_offsets"][0]
-               for name, e in header.items()
-               if name not in ("__metadata__", "embed.tokens"))
 
 
 def device_bandwidth(device):
@@ -134,7 +124,7 @@ def bench(report, kit, env, work, logs, device):
                        f"{p.stderr.strip()[-300:]}")
             return False
         rows[what] = [float(x) for x in fields[:3]]
-    per_token = weight_bytes(weights)
+    per_token = WEIGHT_BYTES
     roof = read_bw * 1e9 / per_token
     a_fwd, t_fwd = rows["attnc forward"][1], rows["torch forward"][1]
     a_tok, t_tok = rows["attnc decode"][2], rows["torch decode"][2]
