@@ -4,9 +4,14 @@
 // arrives as one scf.forall, attnc-cuda-fused-attention, and is one kernel
 // too). The attnc passes are one per file, Cuda<Name>.cpp (CudaPasses.h).
 //
+//   bf16/f16 contractions read their narrow inputs
+//     (attnc-cuda-narrow-matmul-inputs)
 //   bufferize (as for the CPU: identity layouts, outputs as out-params)
 //   scf.forall -> scf.parallel (the fused attention)
 //   memref.copy -> linalg copy (attnc-cuda-copies-to-linalg)
+//   matmuls against a weight -> mma.sync kernels (gpu.launch) for bf16/f16
+//     inputs, and f32 ones with --tensor-cores=tf32
+//     (attnc-cuda-tensor-core-matmuls; not with --tensor-cores=off)
 //   linalg -> scf.parallel over the parallel dims, scf.for over reductions
 //   attnc-cuda-map-loops: each top-level scf.parallel is tiled so that one
 //     block of up to 256 threads covers a [ty, tx] tile of the two innermost
@@ -78,15 +83,24 @@ void registerUpstreamPasses() {
 
 } // namespace
 
-std::string attnc::cudaPipelineText(const std::string &arch) {
-  return "one-shot-bufferize{bufferize-function-boundaries "
+std::string attnc::cudaPipelineText(const std::string &arch,
+                                   const std::string &tensorCores) {
+  std::string matmuls =
+      tensorCores == "off"
+          ? ""
+          : std::string("attnc-cuda-tensor-core-matmuls{tf32=") +
+                (tensorCores == "tf32" ? "true" : "false") + "},";
+  return "attnc-cuda-narrow-matmul-inputs,"
+         "canonicalize,"
+         "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions "
          "hoist-static-allocs hoist-dynamic-allocs},"
          "buffer-deallocation-pipeline,"
          "canonicalize,"
          "scf-forall-to-parallel,"
-         "attnc-cuda-copies-to-linalg,"
+         "attnc-cuda-copies-to-linalg," +
+         matmuls +
          "func.func(convert-linalg-to-parallel-loops),"
          "attnc-cuda-map-loops,"
          "func.func(convert-parallel-loops-to-gpu),"
@@ -121,7 +135,8 @@ std::string attnc::cudaEmulationPipelineText() {
   // The CUDA pipeline up to the mapped loops (what becomes the kernels and
   // the host code), then sequential loops on the CPU: scf.parallel ->
   // scf.for, the same polynomial math.
-  std::string text = cudaPipelineText("sm_90");
+  // No tensor cores: mma.sync has no CPU form.
+  std::string text = cudaPipelineText("sm_90", "off");
   text = text.substr(0, text.find("func.func(convert-parallel-loops-to-gpu)"));
   return text +
          "attnc-cuda-emulation-hoist-allocas,"
@@ -149,9 +164,11 @@ mlir::LogicalResult attnc::buildCudaEmulationPipeline(mlir::OpPassManager &pm) {
 }
 
 mlir::LogicalResult attnc::buildCudaPipeline(mlir::OpPassManager &pm,
-                                             const std::string &arch) {
+                                             const std::string &arch,
+                                             const std::string &tensorCores) {
   registerUpstreamPasses();
-  return parsePassPipeline(cudaPipelineText(arch), pm, llvm::errs());
+  return parsePassPipeline(cudaPipelineText(arch, tensorCores), pm,
+                           llvm::errs());
 }
 
 void attnc::registerAttncCudaPipeline() {
@@ -163,7 +180,7 @@ void attnc::registerAttncCudaPipeline() {
       "Lower linalg on tensors to host LLVM dialect + GPU kernels in the "
       "NVVM dialect for sm_90 (one kernel per linalg op; "
       "gpu-module-to-binary makes the PTX)",
-      [](OpPassManager &pm) { (void)buildCudaPipeline(pm, "sm_90"); });
+      [](OpPassManager &pm) { (void)buildCudaPipeline(pm, "sm_90", "auto"); });
   PassPipelineRegistration<>(
       "attnc-cuda-emulation-pipeline",
       "The attnc-cuda-pipeline up to the block/thread mapping, then host "

@@ -67,6 +67,11 @@ bool touchesMemory(Operation *op) {
   return found;
 }
 
+bool containsLaunch(Operation *op) {
+  return op->walk([](gpu::LaunchOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
 /// A host read of one element of device memory (a scalar input such as the
 /// cache end index, used for sizes and offsets): the element is copied into
 /// a host stack slot by attnc_cuda_memcpy_dtoh(dst, src, bytes), which the
@@ -151,6 +156,8 @@ struct MapLoopsPass
     SmallVector<memref::LoadOp> reads;
     for (Block &block : f.getBody())
       for (Operation &op : block) {
+        if (containsLaunch(&op))
+          continue; // already a kernel (attnc-cuda-tensor-core-matmuls)
         if (auto p = dyn_cast<scf::ParallelOp>(op))
           loops.push_back(p);
         else if (auto load = dyn_cast<memref::LoadOp>(op))

@@ -17,6 +17,12 @@ namespace attnc::cuda {
 
 /// attnc-cuda-copies-to-linalg: memref.copy -> a linalg copy (a kernel).
 std::unique_ptr<mlir::Pass> createCopiesToLinalgPass();
+/// attnc-cuda-narrow-matmul-inputs: contractions read bf16/f16 inputs
+/// instead of their f32 widenings.
+std::unique_ptr<mlir::Pass> createNarrowMatmulInputsPass();
+/// attnc-cuda-tensor-core-matmuls: matmuls against a weight as mma.sync
+/// kernels (bf16/f16; f32 as tf32 when `tf32`).
+std::unique_ptr<mlir::Pass> createTensorCoreMatmulsPass(bool tf32 = false);
 /// attnc-cuda-map-loops: top-level scf.parallel -> blocks and threads.
 std::unique_ptr<mlir::Pass> createMapLoopsPass();
 /// attnc-cuda-emulation-hoist-allocas: private buffers out of the mapped

@@ -23,6 +23,53 @@ def AttncCudaCopiesToLinalg
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def AttncCudaNarrowMatmulInputs
+    : Pass<"attnc-cuda-narrow-matmul-inputs", "mlir::ModuleOp"> {
+  let summary = "A contraction of bf16/f16 tensors widened to f32 reads the "
+                "narrow tensors";
+  let description = [{
+    On tensors, before bufferization: a linalg.contract with an f32 result
+    whose inputs (either or both) are results of elementwise `arith.extf`
+    generics from bf16/f16 is rebuilt on the narrow tensors
+    (linalg.contract widens each element as it multiplies). The widening
+    copy of a weight is then dead, and attnc-cuda-tensor-core-matmuls sees
+    bf16/f16 operands where both were narrow.
+  }];
+  let constructor = "attnc::cuda::createNarrowMatmulInputsPass()";
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def AttncCudaTensorCoreMatmuls
+    : Pass<"attnc-cuda-tensor-core-matmuls", "mlir::ModuleOp"> {
+  let summary = "Matmuls against a weight as mma.sync kernels (tensor cores)";
+  let description = [{
+    On memrefs, before the linalg ops become loops: each linalg.contract
+    C[p..., m, n] += A[p..., m, k] * B[n, k] (B a 2-D weight in its own
+    [out, in] layout, C f32) with bf16 or f16 inputs, or f32 inputs when
+    `tf32` is set, becomes one gpu.launch. The rows of A/C (all dims but
+    the last, flattened) and the columns n form the grid: a block of 4 warps
+    owns 64 x 64 outputs, a warp 32 x 32 as 2 x 4 tiles of 16 x 8, and
+    walks k in steps of 16 (bf16/f16: mma.sync.m16n8k16) or 8 (tf32:
+    m16n8k8) with f32 accumulators in registers. Each lane loads its
+    fragment values straight from global memory (no shared-memory staging)
+    at the places MLIR's mma.sync lowering defines
+    (nvgpu::getLaneIdAndValueIdToOperandCoord); rows and columns past the
+    end are clamped on load and not stored, a k past the end reads zero. A
+    zero linalg.fill of C right before the contraction is dropped (the
+    accumulators start at zero). Other contractions are left alone.
+  }];
+  let options = [
+    Option<"tf32", "tf32", "bool", "false",
+           "f32 matmuls too, as tf32 (10-bit mantissa products, f32 sums)">,
+  ];
+  let constructor = "attnc::cuda::createTensorCoreMatmulsPass()";
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::NVVM::NVVMDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def AttncCudaMapLoops : Pass<"attnc-cuda-map-loops", "mlir::ModuleOp"> {
   let summary = "Tile top-level scf.parallel loops into blocks of threads and "
                 "map them to the GPU";

@@ -264,7 +264,8 @@ bool runPtxas(const std::string &ptxas, const std::string &arch,
 /// the CUDA one.
 std::string cudaManifest(const std::string &cpuManifest,
                          const std::string &arch, bool cubin,
-                         const std::string &ptxVersion) {
+                         const std::string &ptxVersion,
+                         const std::string &tensorCores) {
   size_t at = cpuManifest.find("\"target\": {");
   size_t end = at == std::string::npos ? at : cpuManifest.find('}', at);
   if (end == std::string::npos)
@@ -273,7 +274,8 @@ std::string cudaManifest(const std::string &cpuManifest,
                        "\"gpu_archs\": [\"" + arch + "\"], \"ptx_version\": \"" +
                        ptxVersion + "\", \"cubin\": " +
                        (cubin ? "true" : "false") +
-                       ", \"host_arch\": \"x86_64\"}";
+                       ", \"tensor_cores\": \"" + tensorCores +
+                       "\", \"host_arch\": \"x86_64\"}";
   return cpuManifest.substr(0, at) + target + cpuManifest.substr(end + 1);
 }
 
@@ -423,7 +425,8 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
 
   if (failed(runPipeline(*module, req.dumpDir, "2-cuda-pipeline",
                          [&](PassManager &pm) {
-                           return buildCudaPipeline(pm, req.gpuArch);
+                           return buildCudaPipeline(pm, req.gpuArch,
+                                                    req.tensorCores);
                          })))
     return kFailed;
   timer.phase("linalg -> GPU + host LLVM");
@@ -477,7 +480,8 @@ int attnc::compileCuda(const CompileCudaRequest &req) {
   options.target = *host;
   options.entries = entries;
   options.manifestJson =
-      cudaManifest(cpuManifest, req.gpuArch, !cubin.empty(), ptxVersion);
+      cudaManifest(cpuManifest, req.gpuArch, !cubin.empty(), ptxVersion,
+                   req.tensorCores);
   // The host code only computes sizes and launches: O1 is plenty and keeps
   // LLVM fast on functions with hundreds of launches.
   options.optLevel = std::min(req.optLevel, 1u);

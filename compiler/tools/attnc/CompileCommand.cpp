@@ -26,6 +26,7 @@ struct CompileOptions {
   std::string target = "cpu";
   std::string cpu = "native";
   std::string gpuArch = "sm_90";
+  std::string tensorCores; ///< empty: not given (auto)
   std::string emit = "artifact";
   std::string dumpDir;
   unsigned optLevel = 3;
@@ -105,7 +106,13 @@ int runCompile(const CompileOptions &o) {
     CompileCudaRequest creq;
     static_cast<CompileRequest &>(creq) = req;
     creq.gpuArch = o.gpuArch;
+    if (!o.tensorCores.empty())
+      creq.tensorCores = o.tensorCores;
     return compileCuda(creq);
+  }
+  if (!o.tensorCores.empty()) {
+    std::cerr << "error: --tensor-cores needs --target cuda\n";
+    return kExitUsage;
   }
   if (o.emit == "ptx" || o.emit == "cubin" || o.emit == "gpu-mlir" ||
       o.emit == "cpu-emulation") {
@@ -142,6 +149,12 @@ void addCompileCommand(CLI::App &app) {
                   "--target cuda: the GPU architecture")
       ->check(CLI::IsMember({"sm_80", "sm_90"}))
       ->capture_default_str();
+  cmd->add_option("--tensor-cores", opts->tensorCores,
+                  "--target cuda: auto (default: matmuls with bf16/f16 inputs "
+                  "on the tensor cores, mma.sync with f32 sums), tf32 (f32 "
+                  "matmuls too, as tf32: ~1e-3 relative error), off (every "
+                  "matmul on the CUDA cores)")
+      ->check(CLI::IsMember({"auto", "tf32", "off"}));
   cmd->add_option("--cpu", opts->cpu,
                   "Instruction set: native (this machine), x86-64-v3, "
                   "x86-64-v4, generic, or an LLVM CPU name")

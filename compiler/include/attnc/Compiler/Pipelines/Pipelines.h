@@ -57,11 +57,15 @@ void registerAttncCpuPipeline();
 /// "sm_90"), one kernel per linalg op. compiler/lib/Pipelines/CUDA.cpp and
 /// compiler/docs/cuda.md describe it. gpu-module-to-binary (PTX) is left to
 /// the caller. Runs on a builtin.module.
+/// `tensorCores`: "auto" (bf16/f16 matmuls on the tensor cores), "tf32"
+/// (f32 matmuls too, as tf32) or "off".
 mlir::LogicalResult buildCudaPipeline(mlir::OpPassManager &pm,
-                                      const std::string &arch);
+                                      const std::string &arch,
+                                      const std::string &tensorCores);
 
 /// The same pipeline as text.
-std::string cudaPipelineText(const std::string &arch);
+std::string cudaPipelineText(const std::string &arch,
+                             const std::string &tensorCores);
 
 /// A test aid: the CUDA pipeline up to the tiled, mapped parallel loops,
 /// then lowered for the CPU (the loops run sequentially), so that the

@@ -19,6 +19,9 @@ namespace attnc {
 /// llvm (host LLVM IR) | artifact | cpu-emulation.
 struct CompileCudaRequest : CompileRequest {
   std::string gpuArch = "sm_90"; ///< sm_80 or sm_90
+  /// auto (bf16/f16 matmuls on the tensor cores), tf32 (f32 ones too, as
+  /// tf32) or off.
+  std::string tensorCores = "auto";
   /// ptxas to check the PTX with and make the cubin: empty finds one
   /// (findPtxas); "none" skips it.
   std::string ptxas;
