@@ -83,13 +83,19 @@ void registerUpstreamPasses() {
 
 } // namespace
 
-std::string attnc::cudaPipelineText(const std::string &arch,
-                                   const std::string &tensorCores) {
+namespace {
+
+/// The CUDA pipeline's passes as text; `emulateMatmuls`: the tensor-core
+/// kernels as CPU loops (the cpu-emulation's prefix).
+std::string cudaPassesText(const std::string &arch,
+                           const std::string &tensorCores,
+                           bool emulateMatmuls) {
   std::string matmuls =
       tensorCores == "off"
           ? ""
           : std::string("attnc-cuda-tensor-core-matmuls{tf32=") +
-                (tensorCores == "tf32" ? "true" : "false") + "},";
+                (tensorCores == "tf32" ? "true" : "false") +
+                (emulateMatmuls ? " emulate=true" : "") + "},";
   return "attnc-cuda-narrow-matmul-inputs,"
          "canonicalize,"
          "one-shot-bufferize{bufferize-function-boundaries "
@@ -131,12 +137,20 @@ std::string attnc::cudaPipelineText(const std::string &arch,
          "canonicalize";
 }
 
-std::string attnc::cudaEmulationPipelineText() {
+} // namespace
+
+std::string attnc::cudaPipelineText(const std::string &arch,
+                                   const std::string &tensorCores) {
+  return cudaPassesText(arch, tensorCores, /*emulateMatmuls=*/false);
+}
+
+std::string attnc::cudaEmulationPipelineText(const std::string &tensorCores) {
   // The CUDA pipeline up to the mapped loops (what becomes the kernels and
   // the host code), then sequential loops on the CPU: scf.parallel ->
   // scf.for, the same polynomial math.
-  // No tensor cores: mma.sync has no CPU form.
-  std::string text = cudaPipelineText("sm_90", "off");
+  // The tensor-core kernels as loops (mma.sync computed on the CPU).
+  std::string text = cudaPassesText("sm_90", tensorCores,
+                                    /*emulateMatmuls=*/true);
   text = text.substr(0, text.find("func.func(convert-parallel-loops-to-gpu)"));
   return text +
          "attnc-cuda-emulation-hoist-allocas,"
@@ -158,9 +172,12 @@ std::string attnc::cudaEmulationPipelineText() {
          "canonicalize";
 }
 
-mlir::LogicalResult attnc::buildCudaEmulationPipeline(mlir::OpPassManager &pm) {
+mlir::LogicalResult
+attnc::buildCudaEmulationPipeline(mlir::OpPassManager &pm,
+                                  const std::string &tensorCores) {
   registerUpstreamPasses();
-  return parsePassPipeline(cudaEmulationPipelineText(), pm, llvm::errs());
+  return parsePassPipeline(cudaEmulationPipelineText(tensorCores), pm,
+                           llvm::errs());
 }
 
 mlir::LogicalResult attnc::buildCudaPipeline(mlir::OpPassManager &pm,
@@ -185,5 +202,5 @@ void attnc::registerAttncCudaPipeline() {
       "attnc-cuda-emulation-pipeline",
       "The attnc-cuda-pipeline up to the block/thread mapping, then host "
       "LLVM with the mapped loops run sequentially (--emit=cpu-emulation)",
-      [](OpPassManager &pm) { (void)buildCudaEmulationPipeline(pm); });
+      [](OpPassManager &pm) { (void)buildCudaEmulationPipeline(pm, "auto"); });
 }

@@ -21,8 +21,10 @@ std::unique_ptr<mlir::Pass> createCopiesToLinalgPass();
 /// instead of their f32 widenings.
 std::unique_ptr<mlir::Pass> createNarrowMatmulInputsPass();
 /// attnc-cuda-tensor-core-matmuls: matmuls against a weight as mma.sync
-/// kernels (bf16/f16; f32 as tf32 when `tf32`).
-std::unique_ptr<mlir::Pass> createTensorCoreMatmulsPass(bool tf32 = false);
+/// kernels (bf16/f16; f32 as tf32 when `tf32`); `emulate`: the same kernels
+/// as CPU loops (--emit=cpu-emulation).
+std::unique_ptr<mlir::Pass> createTensorCoreMatmulsPass(bool tf32 = false,
+                                                        bool emulate = false);
 /// attnc-cuda-map-loops: top-level scf.parallel -> blocks and threads.
 std::unique_ptr<mlir::Pass> createMapLoopsPass();
 /// attnc-cuda-emulation-hoist-allocas: private buffers out of the mapped

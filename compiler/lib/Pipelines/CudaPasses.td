@@ -57,10 +57,21 @@ def AttncCudaTensorCoreMatmuls
     end are clamped on load and not stored, a k past the end reads zero. A
     zero linalg.fill of C right before the contraction is dropped (the
     accumulators start at zero). Other contractions are left alone.
+
+    With `emulate` (--emit=cpu-emulation) the same per-lane code runs in
+    loops over blocks, warps and lanes, the lanes' fragment values go to
+    staging buffers, and each mma.sync is computed from the PTX ISA's
+    fragment tables (written separately from nvgpu's map): the kernels'
+    indexing, edges and fragment order are checked numerically on the CPU;
+    the packing into registers and mma.sync itself are not.
   }];
   let options = [
     Option<"tf32", "tf32", "bool", "false",
            "f32 matmuls too, as tf32 (10-bit mantissa products, f32 sums)">,
+    Option<"emulate", "emulate", "bool", "false",
+           "for --emit=cpu-emulation: the same kernels as loops over blocks, "
+           "warps and lanes, each mma.sync computed from the PTX ISA's "
+           "fragment tables on the fragments the lanes staged">,
   ];
   let constructor = "attnc::cuda::createTensorCoreMatmulsPass()";
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",

@@ -149,7 +149,9 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
              : linalg::FillOp();
 }
 
-/// Emits the kernel of one matmul (see the pass description).
+/// Emits the kernel of one matmul (see the pass description), or its
+/// emulation: the same per-lane code with the lanes of a warp as a loop and
+/// mma.sync computed from the PTX ISA's fragment tables (emulateMma).
 class MatmulKernelBuilder {
 public:
   MatmulKernelBuilder(OpBuilder &b, Location loc, const MmaKind &kind,
@@ -158,7 +160,7 @@ public:
       : b(b), loc(loc), kind(kind), fa(fa), fb(fb), fc(fc) {}
 
   /// Replaces `op` (matching isRowsTimesTransposedWeight).
-  void build(linalg::ContractOp op, bool startFromZero);
+  void build(linalg::ContractOp op, bool startFromZero, bool emulate);
 
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -167,16 +169,26 @@ private:
   Value mul(Value x, int64_t c) {
     return arith::MulIOp::create(b, loc, x, index(c));
   }
+  Value div(Value x, int64_t c) {
+    return arith::DivUIOp::create(b, loc, x, index(c));
+  }
+  Value rem(Value x, int64_t c) {
+    return arith::RemUIOp::create(b, loc, x, index(c));
+  }
   Value less(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
   }
   Value clamp(Value x, Value max) {
     return arith::MinUIOp::create(b, loc, x, max);
   }
+  /// for (i = 0; i < n; ++i) body(i), at the insertion point.
+  void loop(int64_t n, function_ref<void(Value)> body);
 
+  /// The per-lane values of warp `warp`, lane `lane` of block (bx, by).
+  void enterLane(Value bx, Value by, Value warp, Value lane);
   /// The indices of a row of A (and C) after the clamp to the last row,
   /// and whether the row exists; cached per offset from the warp's first
-  /// row.
+  /// row (per lane).
   struct Row {
     SmallVector<Value> indices;
     Value valid;
@@ -185,14 +197,27 @@ private:
   /// The clamped weight row (output column) at `offset` from the warp's
   /// first column plus the lane's group.
   Value weightRow(int64_t offset);
-
-  SmallVector<Value> loadA(Value kLane, int64_t tile);
-  SmallVector<Value> loadB(Value kLane, int64_t tile);
+  /// Every row and weight row the k loop reads, made before it (the caches
+  /// must not fill inside the loop: the stores after it use them too).
+  void prefetchRows();
+  /// The lane's accumulators before the k loop: zeros or C's values.
+  SmallVector<Value> initialAccumulators(bool startFromZero);
   /// One input element, zero past the last k when k does not divide.
   Value loadInput(Value memref, SmallVector<Value> indices, Value k);
+  /// The lane's fragment values of A's m-tile / B's n-tile at k0.
+  SmallVector<Value> fragmentA(Value k0, int64_t tile);
+  SmallVector<Value> fragmentB(Value k0, int64_t tile);
   /// 32-bit registers of consecutive fragment values (two bf16/f16 packed
   /// low first, or one tf32).
   SmallVector<Value> pack(ArrayRef<Value> values);
+  /// The lane's accumulators to C where their places exist.
+  void storeAccumulators(ValueRange acc);
+
+  void buildKernel(bool startFromZero);
+  void buildEmulation(bool startFromZero);
+  /// One mma.sync of the warp on the fragments staged per lane.
+  void emulateMma(Value fragA, Value fragB, Value acc, int64_t tm,
+                  int64_t tn);
 
   OpBuilder &b;
   Location loc;
@@ -200,12 +225,29 @@ private:
   const FragmentLayout &fa, &fb, &fc;
   Value a, w, c;
   SmallVector<Value> rowDims;
-  Value rows, lastRow, cols, lastCol, depth, lastK;
+  Value rows, lastRow, cols, lastCol, depth, lastK, gridX, gridY;
   bool kTail = true;
   Value group, quad, warpRow, warpCol;
   llvm::DenseMap<int64_t, Row> rowCache;
   llvm::DenseMap<int64_t, Value> weightRowCache;
 };
+
+void MatmulKernelBuilder::loop(int64_t n, function_ref<void(Value)> body) {
+  auto forOp = scf::ForOp::create(b, loc, index(0), index(n), index(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  body(forOp.getInductionVar());
+}
+
+void MatmulKernelBuilder::enterLane(Value bx, Value by, Value warp,
+                                    Value lane) {
+  rowCache.clear();
+  weightRowCache.clear();
+  group = div(lane, 4);
+  quad = rem(lane, 4);
+  warpRow = add(mul(by, kBlockRows), mul(div(warp, kWarpsN), kWarpRows));
+  warpCol = add(mul(bx, kBlockCols), mul(rem(warp, kWarpsN), kWarpCols));
+}
 
 const MatmulKernelBuilder::Row &MatmulKernelBuilder::row(int64_t offset) {
   auto it = rowCache.find(offset);
@@ -232,6 +274,35 @@ Value MatmulKernelBuilder::weightRow(int64_t offset) {
   return slot;
 }
 
+void MatmulKernelBuilder::prefetchRows() {
+  for (int64_t tm = 0; tm < kTilesM; ++tm)
+    for (auto [r, col] : fa.base)
+      (void)row(tm * kTileM + r);
+  for (int64_t tn = 0; tn < kTilesN; ++tn)
+    for (auto [n, col] : fb.base)
+      (void)weightRow(tn * kTileN + n);
+}
+
+SmallVector<Value>
+MatmulKernelBuilder::initialAccumulators(bool startFromZero) {
+  SmallVector<Value> init;
+  Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value quadCol = mul(quad, fc.perRegister);
+  for (int64_t tm = 0; tm < kTilesM; ++tm)
+    for (int64_t tn = 0; tn < kTilesN; ++tn)
+      for (auto [r, col] : fc.base) {
+        if (startFromZero) {
+          init.push_back(f32Zero);
+          continue;
+        }
+        SmallVector<Value> at = row(tm * kTileM + r).indices;
+        at.push_back(
+            clamp(add(add(warpCol, tn * kTileN + col), quadCol), lastCol));
+        init.push_back(memref::LoadOp::create(b, loc, c, at));
+      }
+  return init;
+}
+
 Value MatmulKernelBuilder::loadInput(Value memref, SmallVector<Value> indices,
                                      Value k) {
   if (!kTail) {
@@ -240,24 +311,31 @@ Value MatmulKernelBuilder::loadInput(Value memref, SmallVector<Value> indices,
   }
   indices.push_back(clamp(k, lastK));
   Value v = memref::LoadOp::create(b, loc, memref, indices);
-  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(kind.input));
-  return arith::SelectOp::create(b, loc, less(k, depth), v, zero);
+  // The select is on the bits: a bf16 select is legalized through f32 on a
+  // CPU without bf16 arithmetic, i.e. with a __truncsfbf2 call (emulation).
+  auto bits = b.getIntegerType(kind.input.getIntOrFloatBitWidth());
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bits));
+  Value picked = arith::SelectOp::create(
+      b, loc, less(k, depth), arith::BitcastOp::create(b, loc, bits, v), zero);
+  return arith::BitcastOp::create(b, loc, kind.input, picked);
 }
 
-SmallVector<Value> MatmulKernelBuilder::loadA(Value kLane, int64_t tile) {
+SmallVector<Value> MatmulKernelBuilder::fragmentA(Value k0, int64_t tile) {
+  Value kLane = add(k0, mul(quad, fa.perRegister));
   SmallVector<Value> values;
   for (auto [r, col] : fa.base)
     values.push_back(loadInput(a, row(tile * kTileM + r).indices,
                                add(kLane, col)));
-  return pack(values);
+  return values;
 }
 
-SmallVector<Value> MatmulKernelBuilder::loadB(Value kLane, int64_t tile) {
+SmallVector<Value> MatmulKernelBuilder::fragmentB(Value k0, int64_t tile) {
+  Value kLane = add(k0, mul(quad, fb.perRegister));
   SmallVector<Value> values;
   for (auto [n, col] : fb.base)
     values.push_back(
         loadInput(w, {weightRow(tile * kTileN + n)}, add(kLane, col)));
-  return pack(values);
+  return values;
 }
 
 SmallVector<Value> MatmulKernelBuilder::pack(ArrayRef<Value> values) {
@@ -287,7 +365,207 @@ SmallVector<Value> MatmulKernelBuilder::pack(ArrayRef<Value> values) {
   return regs;
 }
 
-void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero) {
+void MatmulKernelBuilder::storeAccumulators(ValueRange acc) {
+  Value quadCol = mul(quad, fc.perRegister);
+  size_t i = 0;
+  for (int64_t tm = 0; tm < kTilesM; ++tm)
+    for (int64_t tn = 0; tn < kTilesN; ++tn)
+      for (auto [r, colBase] : fc.base) {
+        const Row &at = row(tm * kTileM + r);
+        Value col = add(add(warpCol, tn * kTileN + colBase), quadCol);
+        Value inside = arith::AndIOp::create(b, loc, at.valid, less(col, cols));
+        auto guard = scf::IfOp::create(b, loc, inside);
+        OpBuilder::InsertionGuard ig(b);
+        b.setInsertionPointToStart(&guard.getThenRegion().front());
+        SmallVector<Value> indices = at.indices;
+        indices.push_back(col);
+        memref::StoreOp::create(b, loc, acc[i++], c, indices);
+      }
+}
+
+void MatmulKernelBuilder::buildKernel(bool startFromZero) {
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, one,
+                                      index(kThreads), one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  lastRow = arith::SubIOp::create(b, loc, rows, one);
+  lastCol = arith::SubIOp::create(b, loc, cols, one);
+  lastK = arith::SubIOp::create(b, loc, depth, one);
+  Value tid = launch.getThreadIds().x;
+  enterLane(launch.getBlockIds().x, launch.getBlockIds().y,
+            div(tid, kWarpSize), rem(tid, kWarpSize));
+  SmallVector<Value> init = initialAccumulators(startFromZero);
+  prefetchRows();
+
+  auto kLoop = scf::ForOp::create(b, loc, index(0), depth, index(kind.k),
+                                  init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value k0 = kLoop.getInductionVar();
+    SmallVector<SmallVector<Value>> aRegs, bRegs;
+    for (int64_t tm = 0; tm < kTilesM; ++tm)
+      aRegs.push_back(pack(fragmentA(k0, tm)));
+    for (int64_t tn = 0; tn < kTilesN; ++tn)
+      bRegs.push_back(pack(fragmentB(k0, tn)));
+    SmallVector<Value> next;
+    size_t perTile = fc.base.size();
+    auto resultType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(perTile, b.getF32Type()));
+    for (int64_t tm = 0; tm < kTilesM; ++tm)
+      for (int64_t tn = 0; tn < kTilesN; ++tn) {
+        ValueRange acc = kLoop.getRegionIterArgs().slice(
+            (tm * kTilesN + tn) * perTile, perTile);
+        auto mma = NVVM::MmaOp::create(
+            b, loc, resultType, aRegs[tm], bRegs[tn], acc,
+            {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
+            std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        for (size_t v = 0; v < perTile; ++v)
+          next.push_back(LLVM::ExtractValueOp::create(b, loc, mma, v));
+      }
+    scf::YieldOp::create(b, loc, next);
+  }
+  storeAccumulators(kLoop.getResults());
+  gpu::TerminatorOp::create(b, loc);
+}
+
+/// Where element (row, col) of an mma.sync operand tile lives: which lane,
+/// which of its values. Written from the PTX ISA's fragment tables for
+/// mma.m16n8k16 (.f16/.bf16) and mma.m16n8k8 (.tf32), independently of
+/// nvgpu's map that the kernel uses, so that the emulation checks it.
+struct Holder {
+  Value lane, value;
+};
+
+void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
+                                     int64_t tm, int64_t tn) {
+  bool tf32 = kind.ptxType == NVVM::MMATypes::tf32;
+  auto lane = [&](Value g, Value t) { return add(mul(g, 4), t); };
+  // A[row, k]: 16-bit a_i: row g + 8 (i / 2 % 2), k 2t + i % 2 + 8 (i / 4);
+  // tf32 a_i: row g + 8 (i % 2), k t + 4 (i / 2).
+  auto holderA = [&](Value r, Value k) {
+    Value g = rem(r, 8), rHalf = div(r, 8);
+    if (tf32)
+      return Holder{lane(g, rem(k, 4)), add(rHalf, mul(div(k, 4), 2))};
+    return Holder{lane(g, div(rem(k, 8), 2)),
+                  add(add(rem(k, 2), mul(rHalf, 2)), mul(div(k, 8), 4))};
+  };
+  // B[k, n]: 16-bit b_i: k 2t + i % 2 + 8 (i / 2), n g; tf32 b_i: k t + 4 i.
+  auto holderB = [&](Value k, Value n) {
+    if (tf32)
+      return Holder{lane(n, rem(k, 4)), div(k, 4)};
+    return Holder{lane(n, div(rem(k, 8), 2)), add(rem(k, 2), mul(div(k, 8), 2))};
+  };
+  // The staged bits of a value as f32.
+  auto widen = [&](Value bits) -> Value {
+    if (!tf32)
+      return arith::ExtFOp::create(
+          b, loc, b.getF32Type(),
+          arith::BitcastOp::create(b, loc, kind.input, bits).getResult());
+    // tf32 keeps the top 19 bits (sign, exponent, 10 mantissa bits).
+    auto i32 = b.getI32Type();
+    Value mask = arith::ConstantIntOp::create(b, loc, i32, 0xFFFFE000);
+    return arith::BitcastOp::create(b, loc, b.getF32Type(),
+                                    arith::AndIOp::create(b, loc, bits, mask));
+  };
+  int64_t perTile = fc.base.size();
+  Value tileA = index(tm), tileB = index(tn);
+  loop(kWarpSize, [&](Value l) {
+    loop(perTile, [&](Value v) {
+      // C: c_i at row g + 8 (i / 2), column 2t + i % 2.
+      Value r = add(div(l, 4), mul(div(v, 2), 8));
+      Value n = add(mul(rem(l, 4), 2), rem(v, 2));
+      Value slot = add(v, (tm * kTilesN + tn) * perTile);
+      Value sum0 = memref::LoadOp::create(b, loc, acc, ValueRange{l, slot});
+      auto kLoop = scf::ForOp::create(b, loc, index(0), index(kind.k),
+                                      index(1), ValueRange{sum0});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(kLoop.getBody());
+        Value k = kLoop.getInductionVar();
+        Holder ha = holderA(r, k), hb = holderB(k, n);
+        Value x = memref::LoadOp::create(b, loc, fragA,
+                                         ValueRange{tileA, ha.lane, ha.value});
+        Value y = memref::LoadOp::create(b, loc, fragB,
+                                         ValueRange{tileB, hb.lane, hb.value});
+        Value sum = arith::AddFOp::create(
+            b, loc, kLoop.getRegionIterArgs()[0],
+            arith::MulFOp::create(b, loc, widen(x), widen(y)));
+        scf::YieldOp::create(b, loc, sum);
+      }
+      memref::StoreOp::create(b, loc, kLoop.getResult(0), acc,
+                              ValueRange{l, slot});
+    });
+  });
+}
+
+void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
+  Value one = index(1);
+  lastRow = arith::SubIOp::create(b, loc, rows, one);
+  lastCol = arith::SubIOp::create(b, loc, cols, one);
+  lastK = arith::SubIOp::create(b, loc, depth, one);
+  int64_t perLane = kTilesM * kTilesN * fc.base.size();
+  auto stage = [&](ArrayRef<int64_t> shape, Type type) {
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type))
+        .getResult();
+  };
+  Value acc = stage({kWarpSize, perLane}, b.getF32Type());
+  // Fragment values are staged as their bits: bf16 values kept in memory
+  // or registers make the x86 back end call __truncsfbf2, which libgcc 12
+  // lacks (see attnc-expand-bf16-conversions).
+  Type bits = b.getIntegerType(kind.input.getIntOrFloatBitWidth());
+  Value fragA = stage({kTilesM, kWarpSize, int64_t(fa.base.size())}, bits);
+  Value fragB = stage({kTilesN, kWarpSize, int64_t(fb.base.size())}, bits);
+  auto asBits = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, bits, v).getResult();
+  };
+  auto forRange = [&](Value n, int64_t step, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, index(0), n, index(step));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    body(forOp.getInductionVar());
+  };
+  forRange(gridY, 1, [&](Value by) {
+    forRange(gridX, 1, [&](Value bx) {
+      loop(kWarpsM * kWarpsN, [&](Value warp) {
+        loop(kWarpSize, [&](Value l) {
+          enterLane(bx, by, warp, l);
+          for (auto [i, v] : llvm::enumerate(initialAccumulators(startFromZero)))
+            memref::StoreOp::create(b, loc, v, acc, ValueRange{l, index(i)});
+        });
+        forRange(depth, kind.k, [&](Value k0) {
+          loop(kWarpSize, [&](Value l) {
+            enterLane(bx, by, warp, l);
+            for (int64_t tm = 0; tm < kTilesM; ++tm)
+              for (auto [i, v] : llvm::enumerate(fragmentA(k0, tm)))
+                memref::StoreOp::create(b, loc, asBits(v), fragA,
+                                        ValueRange{index(tm), l, index(i)});
+            for (int64_t tn = 0; tn < kTilesN; ++tn)
+              for (auto [i, v] : llvm::enumerate(fragmentB(k0, tn)))
+                memref::StoreOp::create(b, loc, asBits(v), fragB,
+                                        ValueRange{index(tn), l, index(i)});
+          });
+          for (int64_t tm = 0; tm < kTilesM; ++tm)
+            for (int64_t tn = 0; tn < kTilesN; ++tn)
+              emulateMma(fragA, fragB, acc, tm, tn);
+        });
+        loop(kWarpSize, [&](Value l) {
+          enterLane(bx, by, warp, l);
+          SmallVector<Value> values;
+          for (int64_t i = 0; i < perLane; ++i)
+            values.push_back(
+                memref::LoadOp::create(b, loc, acc, ValueRange{l, index(i)}));
+          storeAccumulators(values);
+        });
+      });
+    });
+  });
+}
+
+void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
+                                bool emulate) {
   a = op.getDpsInputs()[0];
   w = op.getDpsInputs()[1];
   c = op.getDpsInits()[0];
@@ -311,114 +589,19 @@ void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero) {
   depth = dim(w, 1);
   int64_t staticDepth = cast<MemRefType>(w.getType()).getDimSize(1);
   kTail = ShapedType::isDynamic(staticDepth) || staticDepth % kind.k != 0;
-  Value zero = index(0), one = index(1);
+  Value zero = index(0);
   Value empty = arith::OrIOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rows, zero),
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cols, zero));
   auto ifOp = scf::IfOp::create(b, loc, empty, /*withElseRegion=*/true);
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-  auto ceilDiv = [&](Value x, int64_t d) {
-    return arith::CeilDivUIOp::create(b, loc, x, index(d)).getResult();
-  };
-  auto launch = gpu::LaunchOp::create(
-      b, loc, ceilDiv(cols, kBlockCols), ceilDiv(rows, kBlockRows), one,
-      index(kThreads), one, one);
-  b.setInsertionPointToStart(&launch.getBody().front());
-
-  // Device side: which tile of C this lane's warp owns.
-  lastRow = arith::SubIOp::create(b, loc, rows, index(1));
-  lastCol = arith::SubIOp::create(b, loc, cols, index(1));
-  lastK = arith::SubIOp::create(b, loc, depth, index(1));
-  Value tid = launch.getThreadIds().x;
-  Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
-  Value lane = arith::RemUIOp::create(b, loc, tid, index(kWarpSize));
-  group = arith::DivUIOp::create(b, loc, lane, index(4));
-  quad = arith::RemUIOp::create(b, loc, lane, index(4));
-  warpRow = add(mul(launch.getBlockIds().y, kBlockRows),
-                mul(arith::DivUIOp::create(b, loc, warp, index(kWarpsN)),
-                    kWarpRows));
-  warpCol = add(mul(launch.getBlockIds().x, kBlockCols),
-                mul(arith::RemUIOp::create(b, loc, warp, index(kWarpsN)),
-                    kWarpCols));
-  Value quadCol = mul(quad, fc.perRegister);
-  auto colAt = [&](int64_t tile, int64_t v) {
-    return add(add(warpCol, tile * kTileN + fc.base[v].second), quadCol);
-  };
-
-  // Accumulators: kTilesM x kTilesN tiles of fc.base.size() values.
-  SmallVector<Value> init;
-  Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  for (int64_t tm = 0; tm < kTilesM; ++tm)
-    for (int64_t tn = 0; tn < kTilesN; ++tn)
-      for (size_t v = 0; v < fc.base.size(); ++v) {
-        if (startFromZero) {
-          init.push_back(f32Zero);
-          continue;
-        }
-        SmallVector<Value> at = row(tm * kTileM + fc.base[v].first).indices;
-        at.push_back(clamp(colAt(tn, v), lastCol));
-        init.push_back(memref::LoadOp::create(b, loc, c, at));
-      }
-
-  // Every row and weight row the loop reads, computed once before it (the
-  // caches must not fill inside the loop: the stores below use them too).
-  for (int64_t tm = 0; tm < kTilesM; ++tm)
-    for (auto [r, col] : fa.base)
-      (void)row(tm * kTileM + r);
-  for (int64_t tn = 0; tn < kTilesN; ++tn)
-    for (auto [n, col] : fb.base)
-      (void)weightRow(tn * kTileN + n);
-
-  auto loop = scf::ForOp::create(b, loc, zero, depth, index(kind.k), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value kLane = add(loop.getInductionVar(), mul(quad, fa.perRegister));
-    SmallVector<SmallVector<Value>> aRegs, bRegs;
-    for (int64_t tm = 0; tm < kTilesM; ++tm)
-      aRegs.push_back(loadA(kLane, tm));
-    Value kLaneB = add(loop.getInductionVar(), mul(quad, fb.perRegister));
-    for (int64_t tn = 0; tn < kTilesN; ++tn)
-      bRegs.push_back(loadB(kLaneB, tn));
-    SmallVector<Value> next;
-    auto f32 = b.getF32Type();
-    size_t perTile = fc.base.size();
-    auto resultType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(perTile, f32));
-    for (int64_t tm = 0; tm < kTilesM; ++tm)
-      for (int64_t tn = 0; tn < kTilesN; ++tn) {
-        ValueRange acc = loop.getRegionIterArgs().slice(
-            (tm * kTilesN + tn) * perTile, perTile);
-        auto mma = NVVM::MmaOp::create(
-            b, loc, resultType, aRegs[tm], bRegs[tn], acc,
-            {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
-            std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
-        for (size_t v = 0; v < perTile; ++v)
-          next.push_back(LLVM::ExtractValueOp::create(b, loc, mma, v));
-      }
-    scf::YieldOp::create(b, loc, next);
-  }
-
-  // Each value to its place in C when that place exists.
-  for (int64_t tm = 0; tm < kTilesM; ++tm)
-    for (int64_t tn = 0; tn < kTilesN; ++tn)
-      for (size_t v = 0; v < fc.base.size(); ++v) {
-        const Row &r = row(tm * kTileM + fc.base[v].first);
-        Value col = colAt(tn, v);
-        Value inside = arith::AndIOp::create(b, loc, r.valid, less(col, cols));
-        auto guard = scf::IfOp::create(b, loc, inside);
-        OpBuilder::InsertionGuard ig(b);
-        b.setInsertionPointToStart(&guard.getThenRegion().front());
-        SmallVector<Value> at = r.indices;
-        at.push_back(col);
-        memref::StoreOp::create(
-            b, loc,
-            loop.getResult((tm * kTilesN + tn) * fc.base.size() + v), c, at);
-      }
-  gpu::TerminatorOp::create(b, loc);
+  gridX = arith::CeilDivUIOp::create(b, loc, cols, index(kBlockCols));
+  gridY = arith::CeilDivUIOp::create(b, loc, rows, index(kBlockRows));
+  if (emulate)
+    buildEmulation(startFromZero);
+  else
+    buildKernel(startFromZero);
 }
 
 struct TensorCoreMatmulsPass
@@ -453,7 +636,8 @@ struct TensorCoreMatmulsPass
         return signalPassFailure();
       }
       linalg::FillOp fill = zeroFillBefore(op, op.getDpsInits()[0]);
-      MatmulKernelBuilder(b, loc, *kind, *fa, *fb, *fc).build(op, bool(fill));
+      MatmulKernelBuilder(b, loc, *kind, *fa, *fb, *fc)
+          .build(op, bool(fill), emulate);
       op.erase();
       if (fill)
         fill.erase();
@@ -464,8 +648,9 @@ struct TensorCoreMatmulsPass
 } // namespace
 
 std::unique_ptr<Pass>
-attnc::cuda::createTensorCoreMatmulsPass(bool tf32) {
+attnc::cuda::createTensorCoreMatmulsPass(bool tf32, bool emulate) {
   attnc::cuda::AttncCudaTensorCoreMatmulsOptions options;
   options.tf32 = tf32;
+  options.emulate = emulate;
   return std::make_unique<TensorCoreMatmulsPass>(options);
 }

@@ -286,7 +286,10 @@ int emulateOnCpu(ModuleOp module, const std::vector<attnc::EntryPoint> &entries,
                  const std::string &manifest, const attnc::CpuTarget &host,
                  const attnc::CompileCudaRequest &req) {
   if (failed(runPipeline(module, req.dumpDir, "2-cuda-emulation",
-                         attnc::buildCudaEmulationPipeline)))
+                         [&](PassManager &pm) {
+                           return attnc::buildCudaEmulationPipeline(
+                               pm, req.tensorCores);
+                         })))
     return kFailed;
   if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>("attnc_cuda_memcpy_dtoh");
       fn && fn.isExternal()) {

@@ -70,8 +70,11 @@ std::string cudaPipelineText(const std::string &arch,
 /// A test aid: the CUDA pipeline up to the tiled, mapped parallel loops,
 /// then lowered for the CPU (the loops run sequentially), so that the
 /// CUDA-specific rewrites can be checked numerically without a GPU.
-mlir::LogicalResult buildCudaEmulationPipeline(mlir::OpPassManager &pm);
-std::string cudaEmulationPipelineText();
+/// The tensor-core kernels (`tensorCores` as for buildCudaPipeline) run as
+/// loops with mma.sync computed on the CPU.
+mlir::LogicalResult buildCudaEmulationPipeline(mlir::OpPassManager &pm,
+                                               const std::string &tensorCores);
+std::string cudaEmulationPipelineText(const std::string &tensorCores);
 
 /// Registers `attnc-cuda-pipeline` (sm_90).
 void registerAttncCudaPipeline();
