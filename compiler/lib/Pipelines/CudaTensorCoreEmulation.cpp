@@ -1,0 +1,156 @@
+//===- CudaTensorCoreEmulation.cpp - mma.sync kernels on the CPU ----------===//
+//
+// attnc-cuda-tensor-core-matmuls{emulate=true} (--emit=cpu-emulation): the
+// kernel's per-lane code in loops over blocks, warps and lanes, with each
+// mma.sync computed from the PTX ISA's fragment tables.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaTensorCoreKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace attnc::cuda;
+
+namespace {
+/// Where element (row, col) of an mma.sync operand tile lives: which lane,
+/// which of its values. Written from the PTX ISA's fragment tables for
+/// mma.m16n8k16 (.f16/.bf16) and mma.m16n8k8 (.tf32), independently of
+/// nvgpu's map that the kernel uses, so that the emulation checks it.
+struct Holder {
+  Value lane, value;
+};
+
+} // namespace
+
+void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
+                                     int64_t tm, int64_t tn) {
+  bool tf32 = kind.ptxType == NVVM::MMATypes::tf32;
+  auto lane = [&](Value g, Value t) { return add(mul(g, 4), t); };
+  // A[row, k]: 16-bit a_i: row g + 8 (i / 2 % 2), k 2t + i % 2 + 8 (i / 4);
+  // tf32 a_i: row g + 8 (i % 2), k t + 4 (i / 2).
+  auto holderA = [&](Value r, Value k) {
+    Value g = rem(r, 8), rHalf = div(r, 8);
+    if (tf32)
+      return Holder{lane(g, rem(k, 4)), add(rHalf, mul(div(k, 4), 2))};
+    return Holder{lane(g, div(rem(k, 8), 2)),
+                  add(add(rem(k, 2), mul(rHalf, 2)), mul(div(k, 8), 4))};
+  };
+  // B[k, n]: 16-bit b_i: k 2t + i % 2 + 8 (i / 2), n g; tf32 b_i: k t + 4 i.
+  auto holderB = [&](Value k, Value n) {
+    if (tf32)
+      return Holder{lane(n, rem(k, 4)), div(k, 4)};
+    return Holder{lane(n, div(rem(k, 8), 2)),
+                  add(rem(k, 2), mul(div(k, 8), 2))};
+  };
+  // The staged bits of a value as f32.
+  auto widen = [&](Value bits) -> Value {
+    if (!tf32)
+      return arith::ExtFOp::create(
+          b, loc, b.getF32Type(),
+          arith::BitcastOp::create(b, loc, kind.input, bits).getResult());
+    // tf32 keeps the top 19 bits (sign, exponent, 10 mantissa bits).
+    auto i32 = b.getI32Type();
+    Value mask = arith::ConstantIntOp::create(b, loc, i32, 0xFFFFE000);
+    return arith::BitcastOp::create(b, loc, b.getF32Type(),
+                                    arith::AndIOp::create(b, loc, bits, mask));
+  };
+  int64_t perTile = fc.base.size();
+  Value tileA = index(tm), tileB = index(tn);
+  loop(kWarpSize, [&](Value l) {
+    loop(perTile, [&](Value v) {
+      // C: c_i at row g + 8 (i / 2), column 2t + i % 2.
+      Value r = add(div(l, 4), mul(div(v, 2), 8));
+      Value n = add(mul(rem(l, 4), 2), rem(v, 2));
+      Value slot = add(v, (tm * kTilesN + tn) * perTile);
+      Value sum0 = memref::LoadOp::create(b, loc, acc, ValueRange{l, slot});
+      auto kLoop = scf::ForOp::create(b, loc, index(0), index(kind.k), index(1),
+                                      ValueRange{sum0});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(kLoop.getBody());
+        Value k = kLoop.getInductionVar();
+        Holder ha = holderA(r, k), hb = holderB(k, n);
+        Value x = memref::LoadOp::create(b, loc, fragA,
+                                         ValueRange{tileA, ha.lane, ha.value});
+        Value y = memref::LoadOp::create(b, loc, fragB,
+                                         ValueRange{tileB, hb.lane, hb.value});
+        Value sum = arith::AddFOp::create(
+            b, loc, kLoop.getRegionIterArgs()[0],
+            arith::MulFOp::create(b, loc, widen(x), widen(y)));
+        scf::YieldOp::create(b, loc, sum);
+      }
+      memref::StoreOp::create(b, loc, kLoop.getResult(0), acc,
+                              ValueRange{l, slot});
+    });
+  });
+}
+
+void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
+  Value one = index(1);
+  lastRow = arith::SubIOp::create(b, loc, rows, one);
+  lastCol = arith::SubIOp::create(b, loc, cols, one);
+  lastK = arith::SubIOp::create(b, loc, depth, one);
+  int64_t perLane = kTilesM * kTilesN * fc.base.size();
+  auto stage = [&](ArrayRef<int64_t> shape, Type type) {
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type))
+        .getResult();
+  };
+  Value acc = stage({kWarpSize, perLane}, b.getF32Type());
+  // Fragment values are staged as their bits: bf16 values kept in memory
+  // or registers make the x86 back end call __truncsfbf2, which libgcc 12
+  // lacks (see attnc-expand-bf16-conversions).
+  Type bits = b.getIntegerType(kind.input.getIntOrFloatBitWidth());
+  Value fragA = stage({kTilesM, kWarpSize, int64_t(fa.base.size())}, bits);
+  Value fragB = stage({kTilesN, kWarpSize, int64_t(fb.base.size())}, bits);
+  auto asBits = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, bits, v).getResult();
+  };
+  auto forRange = [&](Value n, int64_t step, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, index(0), n, index(step));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    body(forOp.getInductionVar());
+  };
+  forRange(gridY, 1, [&](Value by) {
+    forRange(gridX, 1, [&](Value bx) {
+      loop(kWarpsM * kWarpsN, [&](Value warp) {
+        loop(kWarpSize, [&](Value l) {
+          enterLane(bx, by, warp, l);
+          for (auto [i, v] :
+               llvm::enumerate(initialAccumulators(startFromZero)))
+            memref::StoreOp::create(b, loc, v, acc, ValueRange{l, index(i)});
+        });
+        forRange(depth, kind.k, [&](Value k0) {
+          loop(kWarpSize, [&](Value l) {
+            enterLane(bx, by, warp, l);
+            for (int64_t tm = 0; tm < kTilesM; ++tm)
+              for (auto [i, v] : llvm::enumerate(fragmentA(k0, tm)))
+                memref::StoreOp::create(b, loc, asBits(v), fragA,
+                                        ValueRange{index(tm), l, index(i)});
+            for (int64_t tn = 0; tn < kTilesN; ++tn)
+              for (auto [i, v] : llvm::enumerate(fragmentB(k0, tn)))
+                memref::StoreOp::create(b, loc, asBits(v), fragB,
+                                        ValueRange{index(tn), l, index(i)});
+          });
+          for (int64_t tm = 0; tm < kTilesM; ++tm)
+            for (int64_t tn = 0; tn < kTilesN; ++tn)
+              emulateMma(fragA, fragB, acc, tm, tn);
+        });
+        loop(kWarpSize, [&](Value l) {
+          enterLane(bx, by, warp, l);
+          SmallVector<Value> values;
+          for (int64_t i = 0; i < perLane; ++i)
+            values.push_back(
+                memref::LoadOp::create(b, loc, acc, ValueRange{l, index(i)}));
+          storeAccumulators(values);
+        });
+      });
+    });
+  });
+}
