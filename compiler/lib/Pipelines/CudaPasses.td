@@ -48,22 +48,25 @@ def AttncCudaTensorCoreMatmuls
     [out, in] layout, C f32) with bf16 or f16 inputs, or f32 inputs when
     `tf32` is set, becomes one gpu.launch. The rows of A/C (all dims but
     the last, flattened) and the columns n form the grid: a block of 4 warps
-    owns 64 x 64 outputs, a warp 32 x 32 as 2 x 4 tiles of 16 x 8, and
-    walks k in steps of 16 (bf16/f16: mma.sync.m16n8k16) or 8 (tf32:
-    m16n8k8) with f32 accumulators in registers. Each lane loads its
-    fragment values straight from global memory (no shared-memory staging)
-    at the places MLIR's mma.sync lowering defines
-    (nvgpu::getLaneIdAndValueIdToOperandCoord); rows and columns past the
-    end are clamped on load and not stored, a k past the end reads zero. A
-    zero linalg.fill of C right before the contraction is dropped (the
-    accumulators start at zero). Other contractions are left alone.
+    owns 64 x 64 outputs, a warp 32 x 32 as 2 x 4 tiles of 16 x 8 with f32
+    accumulators in registers. Per k-block (32 for bf16/f16, 16 for tf32)
+    the block's threads copy its 64 rows of A and of B into shared memory
+    (8 consecutive k per thread and row; rows padded by 16 bytes against
+    bank conflicts), a barrier, then each warp takes its fragments there at
+    the places MLIR's mma.sync lowering defines
+    (nvgpu::getLaneIdAndValueIdToOperandCoord) for two mma.sync k-steps
+    (m16n8k16; tf32 m16n8k8), and a second barrier. Rows and columns past
+    the end are clamped on load and not stored, a k past the end reads
+    zero. A zero linalg.fill of C right before the contraction is dropped
+    (the accumulators start at zero). Other contractions are left alone.
 
-    With `emulate` (--emit=cpu-emulation) the same per-lane code runs in
-    loops over blocks, warps and lanes, the lanes' fragment values go to
-    staging buffers, and each mma.sync is computed from the PTX ISA's
-    fragment tables (written separately from nvgpu's map): the kernels'
-    indexing, edges and fragment order are checked numerically on the CPU;
-    the packing into registers and mma.sync itself are not.
+    With `emulate` (--emit=cpu-emulation) the same per-thread code runs in
+    loops over blocks, threads (the copy), warps and lanes, the lanes'
+    fragment values go to staging buffers, and each mma.sync is computed
+    from the PTX ISA's fragment tables (written separately from nvgpu's
+    map): the kernels' indexing, copies, edges and fragment order are
+    checked numerically on the CPU; the packing into registers, the
+    barriers and mma.sync itself are not.
   }];
   let options = [
     Option<"tf32", "tf32", "bool", "false",

@@ -29,7 +29,7 @@ struct Holder {
 } // namespace
 
 void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
-                                     int64_t tm, int64_t tn) {
+                                     Value warp, int64_t tm, int64_t tn) {
   bool tf32 = kind.ptxType == NVVM::MMATypes::tf32;
   auto lane = [&](Value g, Value t) { return add(mul(g, 4), t); };
   // A[row, k]: 16-bit a_i: row g + 8 (i / 2 % 2), k 2t + i % 2 + 8 (i / 4);
@@ -68,7 +68,8 @@ void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
       Value r = add(div(l, 4), mul(div(v, 2), 8));
       Value n = add(mul(rem(l, 4), 2), rem(v, 2));
       Value slot = add(v, (tm * kTilesN + tn) * perTile);
-      Value sum0 = memref::LoadOp::create(b, loc, acc, ValueRange{l, slot});
+      Value sum0 =
+          memref::LoadOp::create(b, loc, acc, ValueRange{warp, l, slot});
       auto kLoop = scf::ForOp::create(b, loc, index(0), index(kind.k), index(1),
                                       ValueRange{sum0});
       {
@@ -86,7 +87,7 @@ void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
         scf::YieldOp::create(b, loc, sum);
       }
       memref::StoreOp::create(b, loc, kLoop.getResult(0), acc,
-                              ValueRange{l, slot});
+                              ValueRange{warp, l, slot});
     });
   });
 }
@@ -96,60 +97,65 @@ void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
   lastRow = arith::SubIOp::create(b, loc, rows, one);
   lastCol = arith::SubIOp::create(b, loc, cols, one);
   lastK = arith::SubIOp::create(b, loc, depth, one);
+  int64_t warps = kWarpsM * kWarpsN;
   int64_t perLane = kTilesM * kTilesN * fc.base.size();
-  auto stage = [&](ArrayRef<int64_t> shape, Type type) {
-    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type))
-        .getResult();
+  auto stage = [&](MemRefType type) {
+    return memref::AllocaOp::create(b, loc, type).getResult();
   };
-  Value acc = stage({kWarpSize, perLane}, b.getF32Type());
-  // Fragment values are staged as their bits: bf16 values kept in memory
-  // or registers make the x86 back end call __truncsfbf2, which libgcc 12
-  // lacks (see attnc-expand-bf16-conversions).
-  Type bits = b.getIntegerType(kind.input.getIntOrFloatBitWidth());
-  Value fragA = stage({kTilesM, kWarpSize, int64_t(fa.base.size())}, bits);
-  Value fragB = stage({kTilesN, kWarpSize, int64_t(fb.base.size())}, bits);
-  auto asBits = [&](Value v) {
-    return arith::BitcastOp::create(b, loc, bits, v).getResult();
+  Type bits = b.getIntegerType(bitWidth());
+  Value acc =
+      stage(MemRefType::get({warps, kWarpSize, perLane}, b.getF32Type()));
+  Value sharedA = stage(sharedType(false)), sharedB = stage(sharedType(false));
+  Value fragA = stage(
+      MemRefType::get({kTilesM, kWarpSize, int64_t(fa.base.size())}, bits));
+  Value fragB = stage(
+      MemRefType::get({kTilesN, kWarpSize, int64_t(fb.base.size())}, bits));
+  auto eachLane = [&](Value bx, Value by, function_ref<void(Value, Value)> f) {
+    loop(warps, [&](Value warp) {
+      loop(kWarpSize, [&](Value l) {
+        enterLane(bx, by, warp, l);
+        f(warp, l);
+      });
+    });
   };
-  auto forRange = [&](Value n, int64_t step, function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, index(0), n, index(step));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    body(forOp.getInductionVar());
-  };
-  forRange(gridY, 1, [&](Value by) {
-    forRange(gridX, 1, [&](Value bx) {
-      loop(kWarpsM * kWarpsN, [&](Value warp) {
-        loop(kWarpSize, [&](Value l) {
-          enterLane(bx, by, warp, l);
-          for (auto [i, v] :
-               llvm::enumerate(initialAccumulators(startFromZero)))
-            memref::StoreOp::create(b, loc, v, acc, ValueRange{l, index(i)});
+  loop(gridY, 1, [&](Value by) {
+    loop(gridX, 1, [&](Value bx) {
+      eachLane(bx, by, [&](Value warp, Value l) {
+        for (auto [i, v] : llvm::enumerate(initialAccumulators(startFromZero)))
+          memref::StoreOp::create(b, loc, v, acc,
+                                  ValueRange{warp, l, index(i)});
+      });
+      loop(depth, kBlock(), [&](Value kb) {
+        // The block's copy, all threads, then (the barrier) the warps.
+        loop(kThreads, [&](Value tid) {
+          enterLane(bx, by, div(tid, kWarpSize), rem(tid, kWarpSize));
+          copyToShared(copyPart(tid), kb, sharedA, sharedB);
         });
-        forRange(depth, kind.k, [&](Value k0) {
-          loop(kWarpSize, [&](Value l) {
-            enterLane(bx, by, warp, l);
+        loop(warps, [&](Value warp) {
+          for (int64_t ks = 0; ks < kBlock(); ks += kind.k) {
+            loop(kWarpSize, [&](Value l) {
+              enterLane(bx, by, warp, l);
+              for (int64_t tm = 0; tm < kTilesM; ++tm)
+                for (auto [i, v] : llvm::enumerate(fragmentA(sharedA, ks, tm)))
+                  memref::StoreOp::create(b, loc, v, fragA,
+                                          ValueRange{index(tm), l, index(i)});
+              for (int64_t tn = 0; tn < kTilesN; ++tn)
+                for (auto [i, v] : llvm::enumerate(fragmentB(sharedB, ks, tn)))
+                  memref::StoreOp::create(b, loc, v, fragB,
+                                          ValueRange{index(tn), l, index(i)});
+            });
             for (int64_t tm = 0; tm < kTilesM; ++tm)
-              for (auto [i, v] : llvm::enumerate(fragmentA(k0, tm)))
-                memref::StoreOp::create(b, loc, asBits(v), fragA,
-                                        ValueRange{index(tm), l, index(i)});
-            for (int64_t tn = 0; tn < kTilesN; ++tn)
-              for (auto [i, v] : llvm::enumerate(fragmentB(k0, tn)))
-                memref::StoreOp::create(b, loc, asBits(v), fragB,
-                                        ValueRange{index(tn), l, index(i)});
-          });
-          for (int64_t tm = 0; tm < kTilesM; ++tm)
-            for (int64_t tn = 0; tn < kTilesN; ++tn)
-              emulateMma(fragA, fragB, acc, tm, tn);
+              for (int64_t tn = 0; tn < kTilesN; ++tn)
+                emulateMma(fragA, fragB, acc, warp, tm, tn);
+          }
         });
-        loop(kWarpSize, [&](Value l) {
-          enterLane(bx, by, warp, l);
-          SmallVector<Value> values;
-          for (int64_t i = 0; i < perLane; ++i)
-            values.push_back(
-                memref::LoadOp::create(b, loc, acc, ValueRange{l, index(i)}));
-          storeAccumulators(values);
-        });
+      });
+      eachLane(bx, by, [&](Value warp, Value l) {
+        SmallVector<Value> values;
+        for (int64_t i = 0; i < perLane; ++i)
+          values.push_back(memref::LoadOp::create(
+              b, loc, acc, ValueRange{warp, l, index(i)}));
+        storeAccumulators(values);
       });
     });
   });

@@ -1,8 +1,9 @@
 //===- CudaTensorCoreKernel.cpp - mma.sync matmul kernels -----------------===//
 //
 // The kernel of one matmul against a weight (CudaTensorCoreKernel.h): the
-// per-lane code, the gpu.launch with its mma.sync loop, the host-side
-// sizes. Used by attnc-cuda-tensor-core-matmuls.
+// per-thread code (copies into shared memory, fragments, stores), the
+// gpu.launch with its mma.sync loop, the host-side sizes. Used by
+// attnc-cuda-tensor-core-matmuls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,20 +19,49 @@ using namespace mlir;
 using namespace attnc::cuda;
 
 void MatmulKernelBuilder::loop(int64_t n, function_ref<void(Value)> body) {
-  auto forOp = scf::ForOp::create(b, loc, index(0), index(n), index(1));
+  loop(index(n), 1, body);
+}
+
+void MatmulKernelBuilder::loop(Value n, int64_t step,
+                               function_ref<void(Value)> body) {
+  auto forOp = scf::ForOp::create(b, loc, index(0), n, index(step));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forOp.getBody());
   body(forOp.getInductionVar());
 }
 
+MemRefType MatmulKernelBuilder::sharedType(bool workgroup) {
+  Attribute space;
+  if (workgroup)
+    space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                       gpu::AddressSpace::Workgroup);
+  return MemRefType::get({kBlockRows, sharedRow()},
+                         b.getIntegerType(bitWidth()), AffineMap(), space);
+}
+
 void MatmulKernelBuilder::enterLane(Value bx, Value by, Value warp,
                                     Value lane) {
   rowCache.clear();
-  weightRowCache.clear();
   group = div(lane, 4);
   quad = rem(lane, 4);
-  warpRow = add(mul(by, kBlockRows), mul(div(warp, kWarpsN), kWarpRows));
-  warpCol = add(mul(bx, kBlockCols), mul(rem(warp, kWarpsN), kWarpCols));
+  blockRow = mul(by, kBlockRows);
+  blockCol = mul(bx, kBlockCols);
+  warpRowInBlock = mul(div(warp, kWarpsN), kWarpRows);
+  warpColInBlock = mul(rem(warp, kWarpsN), kWarpCols);
+  warpRow = add(blockRow, warpRowInBlock);
+  warpCol = add(blockCol, warpColInBlock);
+}
+
+SmallVector<Value> MatmulKernelBuilder::rowIndices(Value r) {
+  // Row-major delinearization over A's leading dims (C has the same ones).
+  Value rest = clamp(r, lastRow);
+  SmallVector<Value> indices(rowDims.size());
+  for (int64_t d = rowDims.size() - 1; d > 0; --d) {
+    indices[d] = arith::RemUIOp::create(b, loc, rest, rowDims[d]);
+    rest = arith::DivUIOp::create(b, loc, rest, rowDims[d]);
+  }
+  indices[0] = rest;
+  return indices;
 }
 
 const MatmulKernelBuilder::Row &MatmulKernelBuilder::row(int64_t offset) {
@@ -39,33 +69,8 @@ const MatmulKernelBuilder::Row &MatmulKernelBuilder::row(int64_t offset) {
   if (it != rowCache.end())
     return it->second;
   Value r = add(add(warpRow, offset), group);
-  Row out;
-  out.valid = less(r, rows);
-  // Row-major delinearization over A's leading dims (C has the same ones).
-  Value rest = clamp(r, lastRow);
-  out.indices.resize(rowDims.size());
-  for (int64_t d = rowDims.size() - 1; d > 0; --d) {
-    out.indices[d] = arith::RemUIOp::create(b, loc, rest, rowDims[d]);
-    rest = arith::DivUIOp::create(b, loc, rest, rowDims[d]);
-  }
-  out.indices[0] = rest;
+  Row out{rowIndices(r), less(r, rows)};
   return rowCache.try_emplace(offset, std::move(out)).first->second;
-}
-
-Value MatmulKernelBuilder::weightRow(int64_t offset) {
-  Value &slot = weightRowCache[offset];
-  if (!slot)
-    slot = clamp(add(add(warpCol, offset), group), lastCol);
-  return slot;
-}
-
-void MatmulKernelBuilder::prefetchRows() {
-  for (int64_t tm = 0; tm < kTilesM; ++tm)
-    for (auto [r, col] : fa.base)
-      (void)row(tm * kTileM + r);
-  for (int64_t tn = 0; tn < kTilesN; ++tn)
-    for (auto [n, col] : fb.base)
-      (void)weightRow(tn * kTileN + n);
 }
 
 SmallVector<Value>
@@ -88,58 +93,82 @@ MatmulKernelBuilder::initialAccumulators(bool startFromZero) {
   return init;
 }
 
-Value MatmulKernelBuilder::loadInput(Value memref, SmallVector<Value> indices,
-                                     Value k) {
+MatmulKernelBuilder::CopyPart MatmulKernelBuilder::copyPart(Value tid) {
+  int64_t threadsPerRow = kBlock() / kCopyRun;
+  int64_t rowsPerPass = kThreads / threadsPerRow;
+  CopyPart part;
+  part.firstK = mul(rem(tid, threadsPerRow), kCopyRun);
+  Value firstRow = div(tid, threadsPerRow);
+  for (int64_t pass = 0; pass * rowsPerPass < kBlockRows; ++pass) {
+    Value tileRow = add(firstRow, pass * rowsPerPass);
+    part.tileRows.push_back(tileRow);
+    part.aRows.push_back(rowIndices(add(blockRow, tileRow)));
+    part.bRows.push_back(clamp(add(blockCol, tileRow), lastCol));
+  }
+  return part;
+}
+
+Value MatmulKernelBuilder::loadBits(Value memref, SmallVector<Value> indices,
+                                    Value k) {
+  Type bits = b.getIntegerType(bitWidth());
   if (!kTail) {
     indices.push_back(k);
-    return memref::LoadOp::create(b, loc, memref, indices);
+    Value v = memref::LoadOp::create(b, loc, memref, indices);
+    return arith::BitcastOp::create(b, loc, bits, v);
   }
   indices.push_back(clamp(k, lastK));
   Value v = memref::LoadOp::create(b, loc, memref, indices);
-  // The select is on the bits: a bf16 select is legalized through f32 on a
-  // CPU without bf16 arithmetic, i.e. with a __truncsfbf2 call (emulation).
-  auto bits = b.getIntegerType(kind.input.getIntOrFloatBitWidth());
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bits));
-  Value picked = arith::SelectOp::create(
+  return arith::SelectOp::create(
       b, loc, less(k, depth), arith::BitcastOp::create(b, loc, bits, v), zero);
-  return arith::BitcastOp::create(b, loc, kind.input, picked);
 }
 
-SmallVector<Value> MatmulKernelBuilder::fragmentA(Value k0, int64_t tile) {
-  Value kLane = add(k0, mul(quad, fa.perRegister));
+void MatmulKernelBuilder::copyToShared(const CopyPart &part, Value kb,
+                                       Value sharedA, Value sharedB) {
+  for (size_t pass = 0; pass < part.tileRows.size(); ++pass)
+    for (int64_t e = 0; e < kCopyRun; ++e) {
+      Value kInBlock = add(part.firstK, e);
+      Value k = add(kb, kInBlock);
+      ValueRange to{part.tileRows[pass], kInBlock};
+      memref::StoreOp::create(b, loc, loadBits(a, part.aRows[pass], k), sharedA,
+                              to);
+      memref::StoreOp::create(b, loc, loadBits(w, {part.bRows[pass]}, k),
+                              sharedB, to);
+    }
+}
+
+SmallVector<Value> MatmulKernelBuilder::fragmentA(Value sharedA, int64_t ks,
+                                                  int64_t tile) {
+  Value kLane = add(mul(quad, fa.perRegister), ks);
+  Value tileRow = add(add(warpRowInBlock, group), tile * kTileM);
   SmallVector<Value> values;
   for (auto [r, col] : fa.base)
-    values.push_back(
-        loadInput(a, row(tile * kTileM + r).indices, add(kLane, col)));
+    values.push_back(memref::LoadOp::create(
+        b, loc, sharedA, ValueRange{add(tileRow, r), add(kLane, col)}));
   return values;
 }
 
-SmallVector<Value> MatmulKernelBuilder::fragmentB(Value k0, int64_t tile) {
-  Value kLane = add(k0, mul(quad, fb.perRegister));
+SmallVector<Value> MatmulKernelBuilder::fragmentB(Value sharedB, int64_t ks,
+                                                  int64_t tile) {
+  Value kLane = add(mul(quad, fb.perRegister), ks);
+  Value tileRow = add(add(warpColInBlock, group), tile * kTileN);
   SmallVector<Value> values;
   for (auto [n, col] : fb.base)
-    values.push_back(
-        loadInput(w, {weightRow(tile * kTileN + n)}, add(kLane, col)));
+    values.push_back(memref::LoadOp::create(
+        b, loc, sharedB, ValueRange{add(tileRow, n), add(kLane, col)}));
   return values;
 }
 
-SmallVector<Value> MatmulKernelBuilder::pack(ArrayRef<Value> values) {
+SmallVector<Value> MatmulKernelBuilder::pack(ArrayRef<Value> bits) {
   auto i32 = b.getI32Type();
+  if (kind.ptxType == NVVM::MMATypes::tf32)
+    return SmallVector<Value>(bits);
   SmallVector<Value> regs;
-  if (kind.ptxType == NVVM::MMATypes::tf32) {
-    for (Value v : values)
-      regs.push_back(arith::BitcastOp::create(b, loc, i32, v));
-    return regs;
-  }
-  auto i16 = b.getI16Type();
   Value sixteen = arith::ConstantIntOp::create(b, loc, i32, 16);
-  for (size_t i = 0; i + 1 < values.size(); i += 2) {
-    auto bits = [&](Value v) {
-      return arith::ExtUIOp::create(b, loc, i32,
-                                    arith::BitcastOp::create(b, loc, i16, v));
-    };
-    Value low = bits(values[i]);
-    Value high = arith::ShLIOp::create(b, loc, bits(values[i + 1]), sixteen);
+  for (size_t i = 0; i + 1 < bits.size(); i += 2) {
+    Value low = arith::ExtUIOp::create(b, loc, i32, bits[i]);
+    Value high = arith::ShLIOp::create(
+        b, loc, arith::ExtUIOp::create(b, loc, i32, bits[i + 1]), sixteen);
     Value reg = arith::OrIOp::create(b, loc, low, high);
     // nvvm.mma.sync takes f16 pairs as vector<2xf16>, bf16 pairs as i32.
     if (kind.ptxType == NVVM::MMATypes::f16)
@@ -170,8 +199,14 @@ void MatmulKernelBuilder::storeAccumulators(ValueRange acc) {
 
 void MatmulKernelBuilder::buildKernel(bool startFromZero) {
   Value one = index(1);
-  auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, one,
-                                      index(kThreads), one, one);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, gridX, gridY, one, index(kThreads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{},
+      /*workgroupAttributions=*/
+      TypeRange{sharedType(true), sharedType(true)});
+  Value sharedA = launch.getWorkgroupAttributions()[0];
+  Value sharedB = launch.getWorkgroupAttributions()[1];
   b.setInsertionPointToStart(&launch.getBody().front());
   lastRow = arith::SubIOp::create(b, loc, rows, one);
   lastCol = arith::SubIOp::create(b, loc, cols, one);
@@ -180,36 +215,42 @@ void MatmulKernelBuilder::buildKernel(bool startFromZero) {
   enterLane(launch.getBlockIds().x, launch.getBlockIds().y, div(tid, kWarpSize),
             rem(tid, kWarpSize));
   SmallVector<Value> init = initialAccumulators(startFromZero);
-  prefetchRows();
+  CopyPart part = copyPart(tid);
 
-  auto kLoop = scf::ForOp::create(b, loc, index(0), depth, index(kind.k), init);
+  auto kLoop =
+      scf::ForOp::create(b, loc, index(0), depth, index(kBlock()), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(kLoop.getBody());
-    Value k0 = kLoop.getInductionVar();
-    SmallVector<SmallVector<Value>> aRegs, bRegs;
-    for (int64_t tm = 0; tm < kTilesM; ++tm)
-      aRegs.push_back(pack(fragmentA(k0, tm)));
-    for (int64_t tn = 0; tn < kTilesN; ++tn)
-      bRegs.push_back(pack(fragmentB(k0, tn)));
-    SmallVector<Value> next;
+    copyToShared(part, kLoop.getInductionVar(), sharedA, sharedB);
+    gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc(kLoop.getRegionIterArgs());
     size_t perTile = fc.base.size();
     auto resultType = LLVM::LLVMStructType::getLiteral(
         b.getContext(), SmallVector<Type>(perTile, b.getF32Type()));
-    for (int64_t tm = 0; tm < kTilesM; ++tm)
-      for (int64_t tn = 0; tn < kTilesN; ++tn) {
-        ValueRange acc = kLoop.getRegionIterArgs().slice(
-            (tm * kTilesN + tn) * perTile, perTile);
-        auto mma = NVVM::MmaOp::create(
-            b, loc, resultType, aRegs[tm], bRegs[tn], acc,
-            {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
-            std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
-        for (size_t v = 0; v < perTile; ++v)
-          next.push_back(LLVM::ExtractValueOp::create(b, loc, mma, v));
-      }
-    scf::YieldOp::create(b, loc, next);
+    for (int64_t ks = 0; ks < kBlock(); ks += kind.k) {
+      SmallVector<SmallVector<Value>> aRegs, bRegs;
+      for (int64_t tm = 0; tm < kTilesM; ++tm)
+        aRegs.push_back(pack(fragmentA(sharedA, ks, tm)));
+      for (int64_t tn = 0; tn < kTilesN; ++tn)
+        bRegs.push_back(pack(fragmentB(sharedB, ks, tn)));
+      for (int64_t tm = 0; tm < kTilesM; ++tm)
+        for (int64_t tn = 0; tn < kTilesN; ++tn) {
+          size_t first = (tm * kTilesN + tn) * perTile;
+          auto mma = NVVM::MmaOp::create(
+              b, loc, resultType, aRegs[tm], bRegs[tn],
+              ArrayRef<Value>(acc).slice(first, perTile),
+              {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
+              std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                             NVVM::MMALayout::col});
+          for (size_t v = 0; v < perTile; ++v)
+            acc[first + v] = LLVM::ExtractValueOp::create(b, loc, mma, v);
+        }
+    }
+    // The next k-block's copy must not overwrite what a warp still reads.
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
   }
   storeAccumulators(kLoop.getResults());
   gpu::TerminatorOp::create(b, loc);
@@ -239,7 +280,7 @@ void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
   cols = dim(w, 0);
   depth = dim(w, 1);
   int64_t staticDepth = cast<MemRefType>(w.getType()).getDimSize(1);
-  kTail = ShapedType::isDynamic(staticDepth) || staticDepth % kind.k != 0;
+  kTail = ShapedType::isDynamic(staticDepth) || staticDepth % kBlock() != 0;
   Value zero = index(0);
   Value empty = arith::OrIOp::create(
       b, loc,

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
 
 namespace attnc::cuda {
@@ -41,6 +42,8 @@ inline constexpr int64_t kWarpCols = kTilesN * kTileN;
 inline constexpr int64_t kBlockRows = kWarpsM * kWarpRows;
 inline constexpr int64_t kBlockCols = kWarpsN * kWarpCols;
 inline constexpr int64_t kThreads = kWarpsM * kWarpsN * kWarpSize;
+/// Consecutive k elements one thread copies per row into shared memory.
+inline constexpr int64_t kCopyRun = 8;
 
 /// Where the values of one lane's fragment of an mma.sync operand sit in
 /// the operand's tile: value v of lane l is at row base[v].first + l / 4,
@@ -59,8 +62,18 @@ struct MmaKind {
 };
 
 /// Emits the kernel of one matmul (see the pass description), or its
-/// emulation: the same per-lane code with the lanes of a warp as a loop and
-/// mma.sync computed from the PTX ISA's fragment tables (emulateMma).
+/// emulation: the same per-thread code with the threads of a block and the
+/// lanes of a warp as loops and mma.sync computed from the PTX ISA's
+/// fragment tables (emulateMma).
+///
+/// Per k-block of kBlock() elements, the block's 128 threads copy the
+/// block's 64 rows of A and of B into shared memory (kCopyRun consecutive
+/// k per thread and row: a warp reads whole 64-byte row pieces), as bits
+/// (bf16 values in memory make the CPU emulation call __truncsfbf2); after
+/// a barrier each warp reads its fragments there, two mma k-steps, and a
+/// second barrier guards the buffers against the next copy. Rows are padded
+/// by 16 bytes, so the eight rows a fragment load touches fall in distinct
+/// banks.
 class MatmulKernelBuilder {
 public:
   MatmulKernelBuilder(OpBuilder &b, Location loc, const MmaKind &kind,
@@ -72,6 +85,13 @@ public:
   void build(linalg::ContractOp op, bool startFromZero, bool emulate);
 
 private:
+  /// k per shared-memory block: two mma k-steps.
+  int64_t kBlock() const { return 2 * kind.k; }
+  int64_t bitWidth() const { return kind.input.getIntOrFloatBitWidth(); }
+  /// A row of a shared tile: kBlock() elements and 16 bytes of padding.
+  int64_t sharedRow() const { return kBlock() + 128 / bitWidth(); }
+  mlir::MemRefType sharedType(bool workgroup);
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value add(Value x, int64_t c) { return c ? add(x, index(c)) : x; }
@@ -90,42 +110,52 @@ private:
   Value clamp(Value x, Value max) {
     return arith::MinUIOp::create(b, loc, x, max);
   }
-  /// for (i = 0; i < n; ++i) body(i), at the insertion point.
+  /// for (i = 0; i < n; i += step) body(i), at the insertion point.
   void loop(int64_t n, function_ref<void(Value)> body);
+  void loop(Value n, int64_t step, function_ref<void(Value)> body);
 
-  /// The per-lane values of warp `warp`, lane `lane` of block (bx, by).
+  /// The per-thread values of warp `warp`, lane `lane` of block (bx, by).
   void enterLane(Value bx, Value by, Value warp, Value lane);
-  /// The indices of a row of A (and C) after the clamp to the last row,
-  /// and whether the row exists; cached per offset from the warp's first
-  /// row (per lane).
+  /// A's (and C's) indices of row `r` after the clamp to the last row.
+  SmallVector<Value> rowIndices(Value r);
+  /// The indices of a row of the lane's C tile and whether the row exists;
+  /// cached per offset from the warp's first row (per lane).
   struct Row {
     SmallVector<Value> indices;
     Value valid;
   };
   const Row &row(int64_t offset);
-  /// The clamped weight row (output column) at `offset` from the warp's
-  /// first column plus the lane's group.
-  Value weightRow(int64_t offset);
-  /// Every row and weight row the k loop reads, made before it (the caches
-  /// must not fill inside the loop: the stores after it use them too).
-  void prefetchRows();
   /// The lane's accumulators before the k loop: zeros or C's values.
   SmallVector<Value> initialAccumulators(bool startFromZero);
-  /// One input element, zero past the last k when k does not divide.
-  Value loadInput(Value memref, SmallVector<Value> indices, Value k);
-  /// The lane's fragment values of A's m-tile / B's n-tile at k0.
-  SmallVector<Value> fragmentA(Value k0, int64_t tile);
-  SmallVector<Value> fragmentB(Value k0, int64_t tile);
+
+  /// The rows of A and B (clamped) this thread copies, and where in the
+  /// k-block its run starts.
+  struct CopyPart {
+    SmallVector<SmallVector<Value>> aRows;
+    SmallVector<Value> bRows, tileRows;
+    Value firstK;
+  };
+  CopyPart copyPart(Value tid);
+  /// The thread's part of the k-block at kb into the shared tiles.
+  void copyToShared(const CopyPart &part, Value kb, Value sharedA,
+                    Value sharedB);
+  /// The bits of one input element, zero past the last k.
+  Value loadBits(Value memref, SmallVector<Value> indices, Value k);
+  /// The lane's fragment bits of A's m-tile / B's n-tile at k-step ks of
+  /// the shared k-block.
+  SmallVector<Value> fragmentA(Value sharedA, int64_t ks, int64_t tile);
+  SmallVector<Value> fragmentB(Value sharedB, int64_t ks, int64_t tile);
   /// 32-bit registers of consecutive fragment values (two bf16/f16 packed
-  /// low first, or one tf32).
-  SmallVector<Value> pack(ArrayRef<Value> values);
+  /// low first, or one tf32), from their bits.
+  SmallVector<Value> pack(ArrayRef<Value> bits);
   /// The lane's accumulators to C where their places exist.
   void storeAccumulators(ValueRange acc);
 
   void buildKernel(bool startFromZero);
   void buildEmulation(bool startFromZero);
-  /// One mma.sync of the warp on the fragments staged per lane.
-  void emulateMma(Value fragA, Value fragB, Value acc, int64_t tm, int64_t tn);
+  /// One mma.sync of warp `warp` on the fragments its lanes staged.
+  void emulateMma(Value fragA, Value fragB, Value acc, Value warp, int64_t tm,
+                  int64_t tn);
 
   OpBuilder &b;
   Location loc;
@@ -135,9 +165,9 @@ private:
   SmallVector<Value> rowDims;
   Value rows, lastRow, cols, lastCol, depth, lastK, gridX, gridY;
   bool kTail = true;
-  Value group, quad, warpRow, warpCol;
+  Value group, quad, blockRow, blockCol, warpRow, warpCol, warpRowInBlock,
+      warpColInBlock;
   llvm::DenseMap<int64_t, Row> rowCache;
-  llvm::DenseMap<int64_t, Value> weightRowCache;
 };
 
 } // namespace attnc::cuda

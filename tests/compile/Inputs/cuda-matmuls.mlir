@@ -1,8 +1,8 @@
 // Matmuls against a weight (C[..., m, n] += A[..., m, k] * B[n, k]) for
 // attnc-cuda-tensor-core-matmuls: bf16 with batch rows and a zero fill
-// (48 = 3 k-steps; 40 columns: a partial block), f16 on plain rows with a
-// k tail (40 = 2.5 k-steps) and C read as it is (no fill), f32 (tf32 only
-// on request; k 20 = 2.5 k-steps of 8), and a contraction of bf16 tensors
+// (64 = 2 k-blocks; 40 columns: a partial block), f16 on plain rows with a
+// k tail (40 = 1.25 k-blocks of 32) and C read as it is (no fill), f32 (tf32
+// only on request; k 20 = 1.25 k-blocks of 16), and a contraction of bf16 tensors
 // widened to f32 (attnc-cuda-narrow-matmul-inputs makes it read bf16).
 #a3 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #b3 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
@@ -11,16 +11,16 @@
 #b2 = affine_map<(m, n, k) -> (n, k)>
 #c2 = affine_map<(m, n, k) -> (m, n)>
 #id = affine_map<(i, j) -> (i, j)>
-func.func @bf16(%a: tensor<?x?x48xbf16>, %w: tensor<40x48xbf16>) -> tensor<?x?x40xf32> {
+func.func @bf16(%a: tensor<?x?x64xbf16>, %w: tensor<40x64xbf16>) -> tensor<?x?x40xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %d0 = tensor.dim %a, %c0 : tensor<?x?x48xbf16>
-  %d1 = tensor.dim %a, %c1 : tensor<?x?x48xbf16>
+  %d0 = tensor.dim %a, %c0 : tensor<?x?x64xbf16>
+  %d1 = tensor.dim %a, %c1 : tensor<?x?x64xbf16>
   %e = tensor.empty(%d0, %d1) : tensor<?x?x40xf32>
   %zero = arith.constant 0.0 : f32
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x?x40xf32>) -> tensor<?x?x40xf32>
   %r = linalg.contract indexing_maps = [#a3, #b3, #c3]
-      ins(%a, %w : tensor<?x?x48xbf16>, tensor<40x48xbf16>)
+      ins(%a, %w : tensor<?x?x64xbf16>, tensor<40x64xbf16>)
       outs(%f : tensor<?x?x40xf32>) -> tensor<?x?x40xf32>
   return %r : tensor<?x?x40xf32>
 }

@@ -30,7 +30,7 @@ import attn_numerics as an  # noqa: E402
 TOL = 1e-5
 # (name, element type, leading dims of A, n, k, dynamic leading dims, init)
 CASES = [
-    ("bf16_batch_rows", "bf16", (2, 37), 40, 48, (0, 1), "zero"),
+    ("bf16_batch_rows", "bf16", (2, 37), 40, 64, (0, 1), "zero"),
     ("f16_k_tail_accumulate", "f16", (70,), 24, 40, (0,), "random"),
     ("tf32_two_column_blocks", "f32", (5,), 72, 20, (0,), "zero"),
     ("bf16_one_row", "bf16", (1,), 136, 16, (0,), "zero"),
