@@ -13,7 +13,8 @@ PROMPT tokens into a preallocated KV cache, then STEPS greedy decode steps
 slots), printing "prefill_ms decode_ms_per_token_median tokens_per_s". Run it with OMP_WAIT_POLICY=PASSIVE
 and OPENBLAS_NUM_THREADS=THREADS (reference/perf-baselines.md section 4).
 ATTNC_TORCH_DEVICE=cuda runs it on the GPU (bench/gpu/check.py; the timers
-wait for the device)."""
+wait for the device); ATTNC_TORCH_TF32=1 lets its float32 matmuls use TF32
+tensor cores there (compared with attnc's --tensor-cores=tf32)."""
 import json
 import os
 import struct
@@ -27,6 +28,8 @@ import torch.nn.functional as F
 D, H, KV, FF, L, V, EPS, THETA = 768, 12, 4, 2048, 12, 32000, 1e-5, 10000.0
 HD = D // H
 DEVICE = os.environ.get("ATTNC_TORCH_DEVICE", "cpu")
+if os.environ.get("ATTNC_TORCH_TF32") == "1":
+    torch.backends.cuda.matmul.allow_tf32 = True
 
 
 def sync():

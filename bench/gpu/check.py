@@ -21,7 +21,10 @@ everything else: KIT/bin/attnc-runner), it runs unchanged:
    1024-slot cache) against PyTorch on the same GPU (bench/torch_llama.py,
    ATTNC_TORCH_DEVICE=cuda, same weights and ids), and the decode roofline:
    the weight bytes a step reads (all but the embedding table) over the
-   device's read bandwidth measured in the same run (torch: sum over 2 GiB).
+   device's read bandwidth measured in the same run (torch: sum over 2 GiB);
+   and the forward compiled with --tensor-cores=tf32 against PyTorch with
+   TF32 matmuls allowed (its logits against attnc's float32 ones: the
+   largest difference over the largest |logit|).
 
 Prints a report and writes it (and every log) to DIR (default $OUT, else
 gpu-report/). Exits 1 if a check fails.
@@ -34,6 +37,8 @@ import shutil
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 SOURCE = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(SOURCE / "bench"))
@@ -124,6 +129,7 @@ def bench(report, kit, env, work, logs, device):
                        f"{p.stderr.strip()[-300:]}")
             return False
         rows[what] = [float(x) for x in fields[:3]]
+    tf32 = tf32_forward(report, kit, env, tenv, work, log, weights, fwd)
     per_token = WEIGHT_BYTES
     roof = read_bw * 1e9 / per_token
     a_fwd, t_fwd = rows["attnc forward"][1], rows["torch forward"][1]
@@ -139,7 +145,48 @@ def bench(report, kit, env, work, logs, device):
     report.say(f"| decode, share of the roofline ({per_token / 1e6:.0f} MB per "
                f"token at {read_bw:.0f} GB/s = {roof:.0f} tok/s) | "
                f"{a_tok / roof:.1%} | {t_tok / roof:.1%} | |")
+    if tf32:
+        (a_ms, t_ms, diff) = tf32
+        report.say(f"| forward, 256 tokens, TF32 tensor cores, median ms | "
+                   f"{a_ms:.2f} | {t_ms:.2f} | {t_ms / a_ms:.2f}x speed |")
+        report.say(f"\nTF32 logits against attnc's float32 forward: max "
+                   f"difference / max |logit| = {diff:.1e}")
     return True
+
+
+def tf32_forward(report, kit, env, tenv, work, log, weights, fwd):
+    """attnc --tensor-cores=tf32 and PyTorch with TF32 matmuls: forward
+    medians (ms) and how far the TF32 logits are from the float32 ones; None
+    when the kit has no tf32 artifact or a run fails."""
+    tf32 = work / "llama-tf32.attnc"
+    if run([SHIM, "compile", BENCH_MODEL, "--tensor-cores=tf32", "-o", tf32],
+           env, log).returncode != 0:
+        report.say("bench: no --tensor-cores=tf32 artifact in the kit")
+        return None
+    bench_bin = kit / "bin" / "attnc_bench"
+    times = []
+    for cmd, e in (([bench_bin, tf32, weights, 256, 10], env),
+                   ([sys.executable, SOURCE / "bench" / "torch_llama.py",
+                     weights, 256, 10, 1], dict(tenv, ATTNC_TORCH_TF32="1"))):
+        p = run(cmd, e, log, timeout=240)
+        if p.returncode != 0 or len(p.stdout.split()) < 3:
+            report.say(f"bench: tf32 forward failed (see {log.name})")
+            return None
+        times.append(float(p.stdout.split()[1]))
+    runner = kit / "bin" / "attnc-runner"
+    logits = {}
+    for name, art in (("f32", fwd), ("tf32", tf32)):
+        out = work / f"logits-{name}.npy"
+        p = run([runner, "run", art, "--weights", weights, "--tokens",
+                 ",".join(str(i % 32000) for i in range(1, 65)), "--out",
+                 out], env, log, timeout=240)
+        if p.returncode != 0:
+            report.say(f"bench: tf32 logits ({name}) failed (see {log.name})")
+            return None
+        logits[name] = np.load(out)
+    ref = logits["f32"]
+    diff = float(abs(logits["tf32"] - ref).max() / abs(ref).max())
+    return times[0], times[1], diff
 
 
 def main():

@@ -124,6 +124,10 @@ def main():
          [SHIM, "compile", BENCH_MODEL, "--incremental", "-o",
           tmp / "bench-inc.attnc"]),
     ]
+    if not args.cpu:  # the f32 matmuls on the tensor cores, as tf32
+        runs.append(("bench: llama-style forward --tensor-cores=tf32",
+                     [SHIM, "compile", BENCH_MODEL, "--tensor-cores=tf32",
+                      "-o", tmp / "bench-tf32.attnc"]))
     tmp.mkdir(parents=True)
     for what, cmd in runs:
         p = subprocess.run([str(c) for c in cmd], env=env,
