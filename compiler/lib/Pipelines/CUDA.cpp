@@ -1,17 +1,19 @@
 //===- CUDA.cpp - the attnc-cuda-pipeline: linalg on tensors -> PTX -------===//
 //
-// Correctness-first GPU code: every linalg op becomes one kernel (attention
-// arrives as one scf.forall, attnc-cuda-fused-attention, and is one kernel
-// too). The attnc passes are one per file, Cuda<Name>.cpp (CudaPasses.h).
+// Every linalg op becomes one kernel: matmuls against a weight as tiled
+// kernels (attnc-cuda-matmul-kernels), attention as one scf.forall
+// (attnc-cuda-fused-attention), the rest through the generic loop mapping.
+// The attnc passes are one per file, Cuda<Name>.cpp (CudaPasses.h).
 //
 //   bf16/f16 contractions read their narrow inputs
 //     (attnc-cuda-narrow-matmul-inputs)
 //   bufferize (as for the CPU: identity layouts, outputs as out-params)
 //   scf.forall -> scf.parallel (the fused attention)
 //   memref.copy -> linalg copy (attnc-cuda-copies-to-linalg)
-//   matmuls against a weight -> mma.sync kernels (gpu.launch) for bf16/f16
-//     inputs, and f32 ones with --tensor-cores=tf32
-//     (attnc-cuda-tensor-core-matmuls; not with --tensor-cores=off)
+//   matmuls against a weight -> tiled kernels (gpu.launch, A and B staged
+//     in shared memory): mma.sync for bf16/f16 inputs (f32 ones too with
+//     --tensor-cores=tf32; none with off), FMAs otherwise
+//     (attnc-cuda-matmul-kernels)
 //   linalg -> scf.parallel over the parallel dims, scf.for over reductions
 //   attnc-cuda-map-loops: each top-level scf.parallel is tiled so that one
 //     block of up to 256 threads covers a [ty, tx] tile of the two innermost
@@ -85,17 +87,14 @@ void registerUpstreamPasses() {
 
 namespace {
 
-/// The CUDA pipeline's passes as text; `emulateMatmuls`: the tensor-core
-/// kernels as CPU loops (the cpu-emulation's prefix).
+/// The CUDA pipeline's passes as text; `emulateMatmuls`: the matmul kernels
+/// as CPU loops (the cpu-emulation's prefix).
 std::string cudaPassesText(const std::string &arch,
                            const std::string &tensorCores,
                            bool emulateMatmuls) {
   std::string matmuls =
-      tensorCores == "off"
-          ? ""
-          : std::string("attnc-cuda-tensor-core-matmuls{tf32=") +
-                (tensorCores == "tf32" ? "true" : "false") +
-                (emulateMatmuls ? " emulate=true" : "") + "},";
+      "attnc-cuda-matmul-kernels{tensor-cores=" + tensorCores +
+      (emulateMatmuls ? " emulate=true" : "") + "},";
   return "attnc-cuda-narrow-matmul-inputs,"
          "canonicalize,"
          "one-shot-bufferize{bufferize-function-boundaries "
@@ -140,7 +139,7 @@ std::string cudaPassesText(const std::string &arch,
 } // namespace
 
 std::string attnc::cudaPipelineText(const std::string &arch,
-                                   const std::string &tensorCores) {
+                                    const std::string &tensorCores) {
   return cudaPassesText(arch, tensorCores, /*emulateMatmuls=*/false);
 }
 
@@ -148,7 +147,7 @@ std::string attnc::cudaEmulationPipelineText(const std::string &tensorCores) {
   // The CUDA pipeline up to the mapped loops (what becomes the kernels and
   // the host code), then sequential loops on the CPU: scf.parallel ->
   // scf.for, the same polynomial math.
-  // The tensor-core kernels as loops (mma.sync computed on the CPU).
+  // The matmul kernels as loops (mma.sync computed on the CPU).
   std::string text = cudaPassesText("sm_90", tensorCores,
                                     /*emulateMatmuls=*/true);
   text = text.substr(0, text.find("func.func(convert-parallel-loops-to-gpu)"));
@@ -195,7 +194,7 @@ void attnc::registerAttncCudaPipeline() {
   PassPipelineRegistration<>(
       "attnc-cuda-pipeline",
       "Lower linalg on tensors to host LLVM dialect + GPU kernels in the "
-      "NVVM dialect for sm_90 (one kernel per linalg op; "
+      "NVVM dialect for sm_90 (one kernel per linalg op, tiled matmuls; "
       "gpu-module-to-binary makes the PTX)",
       [](OpPassManager &pm) { (void)buildCudaPipeline(pm, "sm_90", "auto"); });
   PassPipelineRegistration<>(

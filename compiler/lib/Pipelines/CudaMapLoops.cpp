@@ -157,7 +157,7 @@ struct MapLoopsPass
     for (Block &block : f.getBody())
       for (Operation &op : block) {
         if (containsLaunch(&op))
-          continue; // already a kernel (attnc-cuda-tensor-core-matmuls)
+          continue; // already a kernel (attnc-cuda-matmul-kernels)
         if (auto p = dyn_cast<scf::ParallelOp>(op))
           loops.push_back(p);
         else if (auto load = dyn_cast<memref::LoadOp>(op))

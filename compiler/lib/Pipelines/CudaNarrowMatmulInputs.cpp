@@ -50,7 +50,7 @@ Value widenedFrom(Value v) {
 /// its inputs were widened from (either or both). The widening generics are
 /// left to canonicalization (they die when nothing else uses them), so a
 /// bf16 weight is no longer copied into an f32 buffer per call, and
-/// attnc-cuda-tensor-core-matmuls sees bf16/f16 operands where both are.
+/// attnc-cuda-matmul-kernels sees bf16/f16 operands where both are.
 struct NarrowMatmulInputsPass
     : attnc::cuda::impl::AttncCudaNarrowMatmulInputsBase<
           NarrowMatmulInputsPass> {

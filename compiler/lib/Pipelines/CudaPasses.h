@@ -20,11 +20,13 @@ std::unique_ptr<mlir::Pass> createCopiesToLinalgPass();
 /// attnc-cuda-narrow-matmul-inputs: contractions read bf16/f16 inputs
 /// instead of their f32 widenings.
 std::unique_ptr<mlir::Pass> createNarrowMatmulInputsPass();
-/// attnc-cuda-tensor-core-matmuls: matmuls against a weight as mma.sync
-/// kernels (bf16/f16; f32 as tf32 when `tf32`); `emulate`: the same kernels
-/// as CPU loops (--emit=cpu-emulation).
-std::unique_ptr<mlir::Pass> createTensorCoreMatmulsPass(bool tf32 = false,
-                                                        bool emulate = false);
+/// attnc-cuda-matmul-kernels: matmuls against a weight as tiled
+/// kernels, mma.sync for bf16/f16 (`tensorCores` "auto"; f32 as tf32 with
+/// "tf32"; none with "off"), FMAs otherwise; `emulate`: the same kernels as
+/// CPU loops (--emit=cpu-emulation).
+std::unique_ptr<mlir::Pass>
+createMatmulKernelsPass(llvm::StringRef tensorCores = "auto",
+                            bool emulate = false);
 /// attnc-cuda-map-loops: top-level scf.parallel -> blocks and threads.
 std::unique_ptr<mlir::Pass> createMapLoopsPass();
 /// attnc-cuda-emulation-hoist-allocas: private buffers out of the mapped

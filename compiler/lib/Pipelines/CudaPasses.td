@@ -32,51 +32,59 @@ def AttncCudaNarrowMatmulInputs
     whose inputs (either or both) are results of elementwise `arith.extf`
     generics from bf16/f16 is rebuilt on the narrow tensors
     (linalg.contract widens each element as it multiplies). The widening
-    copy of a weight is then dead, and attnc-cuda-tensor-core-matmuls sees
+    copy of a weight is then dead, and attnc-cuda-matmul-kernels sees
     bf16/f16 operands where both were narrow.
   }];
   let constructor = "attnc::cuda::createNarrowMatmulInputsPass()";
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
-def AttncCudaTensorCoreMatmuls
-    : Pass<"attnc-cuda-tensor-core-matmuls", "mlir::ModuleOp"> {
-  let summary = "Matmuls against a weight as mma.sync kernels (tensor cores)";
+def AttncCudaMatmulKernels
+    : Pass<"attnc-cuda-matmul-kernels", "mlir::ModuleOp"> {
+  let summary = "Matmuls against a weight as tiled kernels: mma.sync "
+                "(tensor cores) or FMAs, A and B staged in shared memory";
   let description = [{
     On memrefs, before the linalg ops become loops: each linalg.contract
     C[p..., m, n] += A[p..., m, k] * B[n, k] (B a 2-D weight in its own
-    [out, in] layout, C f32) with bf16 or f16 inputs, or f32 inputs when
-    `tf32` is set, becomes one gpu.launch. The rows of A/C (all dims but
-    the last, flattened) and the columns n form the grid: a block of 4 warps
-    owns 64 x 64 outputs, a warp 32 x 32 as 2 x 4 tiles of 16 x 8 with f32
-    accumulators in registers. Per k-block (32 for bf16/f16, 16 for tf32)
-    the block's threads copy its 64 rows of A and of B into shared memory
-    (8 consecutive k per thread and row; rows padded by 16 bytes against
-    bank conflicts), a barrier, then each warp takes its fragments there at
-    the places MLIR's mma.sync lowering defines
-    (nvgpu::getLaneIdAndValueIdToOperandCoord) for two mma.sync k-steps
-    (m16n8k16; tf32 m16n8k8), and a second barrier. Rows and columns past
-    the end are clamped on load and not stored, a k past the end reads
-    zero. A zero linalg.fill of C right before the contraction is dropped
-    (the accumulators start at zero). Other contractions are left alone.
+    [out, in] layout, A and B of one type, bf16, f16 or f32, C f32) becomes
+    one gpu.launch. The rows of A/C (all dims but the last, flattened) and
+    the columns n form the grid; a block of 128 threads owns 64 x 64
+    outputs. Per k-block the block's threads copy its 64 rows of A and of B
+    into shared memory (8 consecutive k per thread and row, as bits; rows
+    padded by 16 bytes against bank conflicts), a barrier, the block
+    computes on the tiles, a second barrier. Rows and columns past the end
+    are clamped on load and not stored, a k past the end reads zero. A zero
+    linalg.fill of C right before the contraction is dropped (the
+    accumulators start at zero). Other contractions are left alone.
+
+    Tensor cores (bf16/f16 unless `tensor-cores=off`; f32 with
+    `tensor-cores=tf32`): k-blocks of 32 (tf32: 16); 4 warps, each 32 x 32
+    outputs as 2 x 4 tiles of 16 x 8 with f32 accumulators in registers,
+    take their fragments from the tiles at the places MLIR's mma.sync
+    lowering defines (nvgpu::getLaneIdAndValueIdToOperandCoord) for two
+    mma.sync k-steps (m16n8k16; tf32 m16n8k8). Otherwise the FMA kernel:
+    k-blocks of 16; thread t owns rows t / 16 + 8 i (i < 8) and columns
+    t % 16 + 16 j (j < 4), 32 f32 accumulators, 32 FMAs per k.
 
     With `emulate` (--emit=cpu-emulation) the same per-thread code runs in
-    loops over blocks, threads (the copy), warps and lanes, the lanes'
-    fragment values go to staging buffers, and each mma.sync is computed
-    from the PTX ISA's fragment tables (written separately from nvgpu's
-    map): the kernels' indexing, copies, edges and fragment order are
-    checked numerically on the CPU; the packing into registers, the
-    barriers and mma.sync itself are not.
+    loops over blocks, threads (the copy; the FMA kernel's steps), warps and
+    lanes; the lanes' fragment values go to staging buffers, and each
+    mma.sync is computed from the PTX ISA's fragment tables (written
+    separately from nvgpu's map): the kernels' indexing, copies, edges and
+    fragment order are checked numerically on the CPU; the packing into
+    registers, the barriers and mma.sync itself are not.
   }];
   let options = [
-    Option<"tf32", "tf32", "bool", "false",
-           "f32 matmuls too, as tf32 (10-bit mantissa products, f32 sums)">,
+    Option<"tensorCores", "tensor-cores", "std::string", "\"auto\"",
+           "auto: bf16/f16 matmuls on the tensor cores; tf32: f32 ones too, "
+           "as tf32 (10-bit mantissa products, f32 sums); off: none (every "
+           "matmul on the FMA kernel)">,
     Option<"emulate", "emulate", "bool", "false",
            "for --emit=cpu-emulation: the same kernels as loops over blocks, "
-           "warps and lanes, each mma.sync computed from the PTX ISA's "
-           "fragment tables on the fragments the lanes staged">,
+           "threads, warps and lanes, each mma.sync computed from the PTX "
+           "ISA's fragment tables on the fragments the lanes staged">,
   ];
-  let constructor = "attnc::cuda::createTensorCoreMatmulsPass()";
+  let constructor = "attnc::cuda::createMatmulKernelsPass()";
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::arith::ArithDialect",
                            "mlir::LLVM::LLVMDialect",

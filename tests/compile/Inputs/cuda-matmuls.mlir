@@ -1,5 +1,5 @@
 // Matmuls against a weight (C[..., m, n] += A[..., m, k] * B[n, k]) for
-// attnc-cuda-tensor-core-matmuls: bf16 with batch rows and a zero fill
+// attnc-cuda-matmul-kernels: bf16 with batch rows and a zero fill
 // (64 = 2 k-blocks; 40 columns: a partial block), f16 on plain rows with a
 // k tail (40 = 1.25 k-blocks of 32) and C read as it is (no fill), f32 (tf32
 // only on request; k 20 = 1.25 k-blocks of 16), and a contraction of bf16 tensors

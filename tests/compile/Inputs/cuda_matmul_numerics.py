@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""attnc-cuda-tensor-core-matmuls checked numerically without a GPU.
+"""attnc-cuda-matmul-kernels checked numerically without a GPU.
 
 Usage: cuda_matmul_numerics.py TMPDIR ATTNC MLIR_RUNNER RUNNER_UTILS C_RUNNER_UTILS
 
@@ -8,10 +8,11 @@ bf16, f16 and f32 (tf32), with fresh random inputs (the seed is printed):
 rows over one or two (dynamic) leading dims, partial 64 x 64 blocks in both
 directions, k tails (k not a multiple of the mma's 16 / 8), one row
 (decode), a zero fill and an accumulating C. `attnc compile --target cuda
---emit=cpu-emulation --tensor-cores=tf32` runs the pass's kernels with the
-lanes of each warp as a loop and every mma.sync computed from the PTX ISA's
-fragment tables (the pass's `emulate` mode); the result must equal a float64
-reference. The inputs are multiples of 1/8 in [-2, 2] (exact in bf16, f16
+--emit=cpu-emulation` runs the pass's kernels as loops (its `emulate`
+mode): with --tensor-cores=tf32 every matmul is an mma.sync kernel (each
+warp's lanes a loop, every mma.sync computed from the PTX ISA's fragment
+tables), with --tensor-cores=off every one is the FMA kernel; both must
+equal a float64 reference. The inputs are multiples of 1/8 in [-2, 2] (exact in bf16, f16
 and tf32) and the sums stay exact in f32, so the tolerance (1e-5 abs + rel)
 only covers the printing: any misplaced fragment value shows.
 """
@@ -104,6 +105,8 @@ def main():
     print("seed %d" % seed)
     funcs, refs = build(random.Random(seed))
     names = [c[0] for c in CASES]
+    for mode in ("tf32", "off"):
+        (tmp / mode).mkdir(exist_ok=True)
     module = tmp / "matmuls.mlir"
     with open(module, "w") as f:
         f.write('func.func private @printMemrefF32(tensor<*xf32> {bufferization.access = "read"})\n')
@@ -113,16 +116,25 @@ def main():
             f.write("  call @%s() : () -> ()\n" % n)
         f.write("  return\n}\n")
 
+    failed = 0
+    for mode in ("tf32", "off"):
+        failed += check(mode, tmp / mode, module, attnc, runner, utils,
+                        c_utils, names, refs, seed)
+    return 1 if failed else 0
+
+
+def check(mode, tmp, module, attnc, runner, utils, c_utils, names, refs,
+          seed):
     dump = tmp / "dump"
     run([attnc, "compile", "--from-mlir", module, "--target", "cuda",
-         "--tensor-cores=tf32", "--emit=cpu-emulation", "-o", tmp / "mm.so",
-         "--dump-ir-after-all", dump])
+         "--tensor-cores=" + mode, "--emit=cpu-emulation", "-o",
+         tmp / "mm.so", "--dump-ir-after-all", dump])
     stage = next((dump / "2-cuda-emulation").iterdir())
     files = sorted(stage.glob("*.mlir"), key=lambda p: int(p.name.split("_")[0]))
     emulated = next(p for p in files
-                    if p.name.endswith("attnc-cuda-tensor-core-matmuls.mlir"))
+                    if p.name.endswith("attnc-cuda-matmul-kernels.mlir"))
     left = emulated.read_text().count("linalg.contract")
-    print("contractions left to the CUDA-core loops: %d" % left)
+    print("%s: contractions left to the loops: %d" % (mode, left))
     text = run([runner, files[-1], "-e", "main", "-entry-point-result=void",
                 "-shared-libs=%s,%s" % (utils, c_utils)])
 
@@ -139,12 +151,12 @@ def main():
             continue
         for i, (g, x) in enumerate(zip(got, want)):
             if not abs(g - x) <= TOL + TOL * abs(x):
-                print("%s element %d: expected %.6g, found %.6g (seed %d)" % (
-                    name, i, x, g, seed))
+                print("%s %s element %d: expected %.6g, found %.6g (seed %d)"
+                      % (mode, name, i, x, g, seed))
                 bad += 1
                 break
-    print("checked %d matmuls: %s" % (
-        len(refs), "ok" if not bad else "%d mismatching" % bad))
+    print("%s: checked %d matmuls: %s" % (
+        mode, len(refs), "ok" if not bad else "%d mismatching" % bad))
     return 1 if bad or left else 0
 
 

@@ -1,15 +1,16 @@
-//===- CudaTensorCoreKernel.h - mma.sync matmul kernels ---------*- C++ -*-===//
+//===- CudaMatmulKernel.h - tiled matmul kernels ----------------*- C++ -*-===//
 //
-// The kernel attnc-cuda-tensor-core-matmuls builds for one matmul against a
-// weight (CudaTensorCoreMatmuls.cpp has the pass, CudaTensorCoreKernel.cpp
-// the kernel, CudaTensorCoreEmulation.cpp its CPU emulation). Private to
+// The kernel attnc-cuda-matmul-kernels builds for one matmul against a
+// weight (CudaMatmulKernels.cpp has the pass, CudaMatmulKernel.cpp
+// the kernel, CudaMatmulEmulation.cpp its CPU emulation). Private to
 // compiler/lib/Pipelines.
 //
 //===----------------------------------------------------------------------===//
-#ifndef ATTNC_LIB_PIPELINES_CUDATENSORCOREKERNEL_H
-#define ATTNC_LIB_PIPELINES_CUDATENSORCOREKERNEL_H
+#ifndef ATTNC_LIB_PIPELINES_CUDAMATMULKERNEL_H
+#define ATTNC_LIB_PIPELINES_CUDAMATMULKERNEL_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -42,6 +43,11 @@ inline constexpr int64_t kWarpCols = kTilesN * kTileN;
 inline constexpr int64_t kBlockRows = kWarpsM * kWarpRows;
 inline constexpr int64_t kBlockCols = kWarpsN * kWarpCols;
 inline constexpr int64_t kThreads = kWarpsM * kWarpsN * kWarpSize;
+/// The FMA kernel's outputs per thread: kSimtRows x kSimtCols, rows
+/// kSimtThreadsY apart, columns kSimtThreadsX apart.
+inline constexpr int64_t kSimtRows = 8, kSimtCols = 4;
+inline constexpr int64_t kSimtThreadsX = kBlockCols / kSimtCols;
+inline constexpr int64_t kSimtThreadsY = kThreads / kSimtThreadsX;
 /// Consecutive k elements one thread copies per row into shared memory.
 inline constexpr int64_t kCopyRun = 8;
 
@@ -55,10 +61,13 @@ struct FragmentLayout {
 };
 
 /// The element type and PTX type of one mma.sync's inputs, its k.
+/// `simt`: no tensor cores (the f32 FMA kernel); `k` is then 8 (k-blocks
+/// of 16) and `ptxType` unused.
 struct MmaKind {
   Type input;
   NVVM::MMATypes ptxType;
   int64_t k;
+  bool simt = false;
 };
 
 /// Emits the kernel of one matmul (see the pass description), or its
@@ -68,12 +77,12 @@ struct MmaKind {
 ///
 /// Per k-block of kBlock() elements, the block's 128 threads copy the
 /// block's 64 rows of A and of B into shared memory (kCopyRun consecutive
-/// k per thread and row: a warp reads whole 64-byte row pieces), as bits
-/// (bf16 values in memory make the CPU emulation call __truncsfbf2); after
-/// a barrier each warp reads its fragments there, two mma k-steps, and a
-/// second barrier guards the buffers against the next copy. Rows are padded
-/// by 16 bytes, so the eight rows a fragment load touches fall in distinct
-/// banks.
+/// k per thread and row: a warp reads whole 32- or 64-byte row pieces), as
+/// bits (bf16 values in memory make the CPU emulation call __truncsfbf2);
+/// after a barrier each warp reads its fragments there for two mma k-steps
+/// (or each thread its rows and columns for the FMAs), and a second barrier
+/// guards the tiles against the next copy. Rows are padded by 16 bytes, so
+/// the eight rows a fragment load touches fall in distinct banks.
 class MatmulKernelBuilder {
 public:
   MatmulKernelBuilder(OpBuilder &b, Location loc, const MmaKind &kind,
@@ -151,8 +160,29 @@ private:
   /// The lane's accumulators to C where their places exist.
   void storeAccumulators(ValueRange acc);
 
+  /// The launch with its two shared tiles; the insertion point goes into
+  /// its body, after the last row/column/k.
+  mlir::gpu::LaunchOp openLaunch(Value &sharedA, Value &sharedB);
+  /// The emulation's shared tiles (host allocas), the last row/column/k.
+  void openEmulation(Value &sharedA, Value &sharedB);
   void buildKernel(bool startFromZero);
   void buildEmulation(bool startFromZero);
+
+  // The FMA kernel (kind.simt): thread t of a block owns rows t / 16 + 8 i
+  // (i < 8) and columns t % 16 + 16 j (j < 4) of its 64 x 64 outputs; per
+  // k-block the same copy into shared memory, then 32 FMAs per k.
+  void enterThread(Value bx, Value by, Value tid);
+  /// The thread's i-th row (indices, exists) and j-th column.
+  Row simtRow(int64_t i);
+  Value simtCol(int64_t j);
+  SmallVector<Value> simtInitial(bool startFromZero);
+  SmallVector<Value> simtStep(Value sharedA, Value sharedB, ValueRange acc);
+  void simtStore(ValueRange acc);
+  /// Staged bits as f32 (`tf32`: the top 19 bits only, as the tensor cores
+  /// read them).
+  Value widen(Value bits, bool tf32 = false);
+  void buildSimtKernel(bool startFromZero);
+  void buildSimtEmulation(bool startFromZero);
   /// One mma.sync of warp `warp` on the fragments its lanes staged.
   void emulateMma(Value fragA, Value fragB, Value acc, Value warp, int64_t tm,
                   int64_t tn);
@@ -166,10 +196,10 @@ private:
   Value rows, lastRow, cols, lastCol, depth, lastK, gridX, gridY;
   bool kTail = true;
   Value group, quad, blockRow, blockCol, warpRow, warpCol, warpRowInBlock,
-      warpColInBlock;
+      warpColInBlock, threadRow, threadCol;
   llvm::DenseMap<int64_t, Row> rowCache;
 };
 
 } // namespace attnc::cuda
 
-#endif // ATTNC_LIB_PIPELINES_CUDATENSORCOREKERNEL_H
+#endif // ATTNC_LIB_PIPELINES_CUDAMATMULKERNEL_H

@@ -1,13 +1,13 @@
-//===- CudaTensorCoreKernel.cpp - mma.sync matmul kernels -----------------===//
+//===- CudaMatmulKernel.cpp - tiled matmul kernels ------------------------===//
 //
-// The kernel of one matmul against a weight (CudaTensorCoreKernel.h): the
-// per-thread code (copies into shared memory, fragments, stores), the
-// gpu.launch with its mma.sync loop, the host-side sizes. Used by
-// attnc-cuda-tensor-core-matmuls.
+// The kernel of one matmul against a weight (CudaMatmulKernel.h): the
+// per-thread code (copies into shared memory, fragments or FMAs, stores),
+// the gpu.launch with its k-block loop, the host-side sizes. Used by
+// attnc-cuda-matmul-kernels.
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaTensorCoreKernel.h"
+#include "CudaMatmulKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -197,7 +197,7 @@ void MatmulKernelBuilder::storeAccumulators(ValueRange acc) {
       }
 }
 
-void MatmulKernelBuilder::buildKernel(bool startFromZero) {
+gpu::LaunchOp MatmulKernelBuilder::openLaunch(Value &sharedA, Value &sharedB) {
   Value one = index(1);
   auto launch = gpu::LaunchOp::create(
       b, loc, gridX, gridY, one, index(kThreads), one, one,
@@ -205,12 +205,18 @@ void MatmulKernelBuilder::buildKernel(bool startFromZero) {
       /*asyncDependencies=*/{},
       /*workgroupAttributions=*/
       TypeRange{sharedType(true), sharedType(true)});
-  Value sharedA = launch.getWorkgroupAttributions()[0];
-  Value sharedB = launch.getWorkgroupAttributions()[1];
+  sharedA = launch.getWorkgroupAttributions()[0];
+  sharedB = launch.getWorkgroupAttributions()[1];
   b.setInsertionPointToStart(&launch.getBody().front());
   lastRow = arith::SubIOp::create(b, loc, rows, one);
   lastCol = arith::SubIOp::create(b, loc, cols, one);
   lastK = arith::SubIOp::create(b, loc, depth, one);
+  return launch;
+}
+
+void MatmulKernelBuilder::buildKernel(bool startFromZero) {
+  Value sharedA, sharedB;
+  gpu::LaunchOp launch = openLaunch(sharedA, sharedB);
   Value tid = launch.getThreadIds().x;
   enterLane(launch.getBlockIds().x, launch.getBlockIds().y, div(tid, kWarpSize),
             rem(tid, kWarpSize));
@@ -256,6 +262,118 @@ void MatmulKernelBuilder::buildKernel(bool startFromZero) {
   gpu::TerminatorOp::create(b, loc);
 }
 
+Value MatmulKernelBuilder::widen(Value bits, bool tf32) {
+  if (!tf32 && kind.input.isF32())
+    return arith::BitcastOp::create(b, loc, kind.input, bits);
+  if (!tf32)
+    return arith::ExtFOp::create(
+        b, loc, b.getF32Type(),
+        arith::BitcastOp::create(b, loc, kind.input, bits).getResult());
+  // tf32 keeps the top 19 bits (sign, exponent, 10 mantissa bits).
+  auto i32 = b.getI32Type();
+  Value mask = arith::ConstantIntOp::create(b, loc, i32, 0xFFFFE000);
+  return arith::BitcastOp::create(b, loc, b.getF32Type(),
+                                  arith::AndIOp::create(b, loc, bits, mask));
+}
+
+void MatmulKernelBuilder::enterThread(Value bx, Value by, Value tid) {
+  blockRow = mul(by, kBlockRows);
+  blockCol = mul(bx, kBlockCols);
+  threadRow = div(tid, kSimtThreadsX);
+  threadCol = rem(tid, kSimtThreadsX);
+}
+
+MatmulKernelBuilder::Row MatmulKernelBuilder::simtRow(int64_t i) {
+  Value r = add(add(blockRow, threadRow), i * kSimtThreadsY);
+  return Row{rowIndices(r), less(r, rows)};
+}
+
+Value MatmulKernelBuilder::simtCol(int64_t j) {
+  return add(add(blockCol, threadCol), j * kSimtThreadsX);
+}
+
+SmallVector<Value> MatmulKernelBuilder::simtInitial(bool startFromZero) {
+  Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  if (startFromZero)
+    return SmallVector<Value>(kSimtRows * kSimtCols, f32Zero);
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < kSimtRows; ++i) {
+    Row r = simtRow(i);
+    for (int64_t j = 0; j < kSimtCols; ++j) {
+      SmallVector<Value> at = r.indices;
+      at.push_back(clamp(simtCol(j), lastCol));
+      init.push_back(memref::LoadOp::create(b, loc, c, at));
+    }
+  }
+  return init;
+}
+
+SmallVector<Value> MatmulKernelBuilder::simtStep(Value sharedA, Value sharedB,
+                                                 ValueRange acc) {
+  SmallVector<Value> next(acc);
+  for (int64_t k = 0; k < kBlock(); ++k) {
+    SmallVector<Value> x, y;
+    for (int64_t i = 0; i < kSimtRows; ++i)
+      x.push_back(widen(memref::LoadOp::create(
+          b, loc, sharedA,
+          ValueRange{add(threadRow, i * kSimtThreadsY), index(k)})));
+    for (int64_t j = 0; j < kSimtCols; ++j)
+      y.push_back(widen(memref::LoadOp::create(
+          b, loc, sharedB,
+          ValueRange{add(threadCol, j * kSimtThreadsX), index(k)})));
+    for (int64_t i = 0; i < kSimtRows; ++i)
+      for (int64_t j = 0; j < kSimtCols; ++j) {
+        // mul + add that may contract into one FMA: NVPTX fuses them, the
+        // CPU emulation (generic x86-64) keeps two ops instead of calling
+        // fmaf.
+        Value &sum = next[i * kSimtCols + j];
+        auto contract = arith::FastMathFlags::contract;
+        Value product = arith::MulFOp::create(b, loc, x[i], y[j], contract);
+        sum = arith::AddFOp::create(b, loc, sum, product, contract);
+      }
+  }
+  return next;
+}
+
+void MatmulKernelBuilder::simtStore(ValueRange acc) {
+  for (int64_t i = 0; i < kSimtRows; ++i) {
+    Row r = simtRow(i);
+    for (int64_t j = 0; j < kSimtCols; ++j) {
+      Value col = simtCol(j);
+      Value inside = arith::AndIOp::create(b, loc, r.valid, less(col, cols));
+      auto guard = scf::IfOp::create(b, loc, inside);
+      OpBuilder::InsertionGuard ig(b);
+      b.setInsertionPointToStart(&guard.getThenRegion().front());
+      SmallVector<Value> at = r.indices;
+      at.push_back(col);
+      memref::StoreOp::create(b, loc, acc[i * kSimtCols + j], c, at);
+    }
+  }
+}
+
+void MatmulKernelBuilder::buildSimtKernel(bool startFromZero) {
+  Value sharedA, sharedB;
+  gpu::LaunchOp launch = openLaunch(sharedA, sharedB);
+  Value tid = launch.getThreadIds().x;
+  enterThread(launch.getBlockIds().x, launch.getBlockIds().y, tid);
+  SmallVector<Value> init = simtInitial(startFromZero);
+  CopyPart part = copyPart(tid);
+  auto kLoop =
+      scf::ForOp::create(b, loc, index(0), depth, index(kBlock()), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    copyToShared(part, kLoop.getInductionVar(), sharedA, sharedB);
+    gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc =
+        simtStep(sharedA, sharedB, kLoop.getRegionIterArgs());
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+  simtStore(kLoop.getResults());
+  gpu::TerminatorOp::create(b, loc);
+}
+
 void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
                                 bool emulate) {
   a = op.getDpsInputs()[0];
@@ -290,8 +408,9 @@ void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
   gridX = arith::CeilDivUIOp::create(b, loc, cols, index(kBlockCols));
   gridY = arith::CeilDivUIOp::create(b, loc, rows, index(kBlockRows));
-  if (emulate)
-    buildEmulation(startFromZero);
+  if (kind.simt)
+    emulate ? buildSimtEmulation(startFromZero)
+            : buildSimtKernel(startFromZero);
   else
-    buildKernel(startFromZero);
+    emulate ? buildEmulation(startFromZero) : buildKernel(startFromZero);
 }

@@ -1,14 +1,14 @@
-//===- CudaTensorCoreMatmuls.cpp - attnc-cuda-tensor-core-matmuls ---------===//
+//===- CudaMatmulKernels.cpp - attnc-cuda-matmul-kernels ------------------===//
 //
-// Matmuls against a weight (C[..., m, n] += A[..., m, k] * B[n, k]) on the
-// tensor cores: one gpu.launch per linalg.contract whose warps issue
-// mma.sync (the kernel: CudaTensorCoreKernel.h). A pass of the
-// attnc-cuda-pipeline (CUDA.cpp, compiler/docs/cuda.md).
+// Matmuls against a weight (C[..., m, n] += A[..., m, k] * B[n, k]) as one
+// tiled gpu.launch each: mma.sync on the tensor cores or FMAs (the kernel:
+// CudaMatmulKernel.h). A pass of the attnc-cuda-pipeline (CUDA.cpp,
+// compiler/docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaMatmulKernel.h"
 #include "CudaPasses.h"
-#include "CudaTensorCoreKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -25,8 +25,8 @@
 #include "mlir/Pass/Pass.h"
 
 namespace attnc::cuda {
-#define GEN_PASS_DECL_ATTNCCUDATENSORCOREMATMULS
-#define GEN_PASS_DEF_ATTNCCUDATENSORCOREMATMULS
+#define GEN_PASS_DECL_ATTNCCUDAMATMULKERNELS
+#define GEN_PASS_DEF_ATTNCCUDAMATMULKERNELS
 #include "CudaPasses.h.inc"
 } // namespace attnc::cuda
 
@@ -102,13 +102,19 @@ bool isRowsTimesTransposedWeight(linalg::ContractOp op) {
          !llvm::is_contained(*c, k);
 }
 
-std::optional<MmaKind> mmaKindFor(Type input, bool tf32) {
-  if (input.isBF16())
+/// How a matmul with `input` elements (A and B alike) runs: mma.sync for
+/// bf16/f16 unless `tensorCores` is "off", for f32 only with "tf32"; the
+/// FMA kernel otherwise.
+std::optional<MmaKind> mmaKindFor(Type input, StringRef tensorCores) {
+  bool cores = tensorCores != "off";
+  if (input.isBF16() && cores)
     return MmaKind{input, NVVM::MMATypes::bf16, 16};
-  if (input.isF16())
+  if (input.isF16() && cores)
     return MmaKind{input, NVVM::MMATypes::f16, 16};
-  if (input.isF32() && tf32)
+  if (input.isF32() && tensorCores == "tf32")
     return MmaKind{input, NVVM::MMATypes::tf32, 8};
+  if (input.isBF16() || input.isF16() || input.isF32())
+    return MmaKind{input, NVVM::MMATypes::f32, 8, /*simt=*/true};
   return std::nullopt;
 }
 
@@ -123,8 +129,8 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
              : linalg::FillOp();
 }
 
-struct TensorCoreMatmulsPass
-    : attnc::cuda::impl::AttncCudaTensorCoreMatmulsBase<TensorCoreMatmulsPass> {
+struct MatmulKernelsPass
+    : attnc::cuda::impl::AttncCudaMatmulKernelsBase<MatmulKernelsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -137,18 +143,25 @@ struct TensorCoreMatmulsPass
       Type aElem = getElementTypeOrSelf(op.getDpsInputs()[0].getType());
       Type bElem = getElementTypeOrSelf(op.getDpsInputs()[1].getType());
       Type cElem = getElementTypeOrSelf(op.getDpsInits()[0].getType());
-      std::optional<MmaKind> kind = mmaKindFor(aElem, tf32);
+      if (tensorCores != "auto" && tensorCores != "tf32" &&
+          tensorCores != "off") {
+        op.emitError("tensor-cores must be auto, tf32 or off, not '")
+            << tensorCores << "'";
+        return signalPassFailure();
+      }
+      std::optional<MmaKind> kind = mmaKindFor(aElem, tensorCores);
       if (!kind || aElem != bElem || !cElem.isF32())
         continue;
       OpBuilder b(op);
       Location loc = op.getLoc();
       using Role = nvgpu::MatMulOperandRole;
-      FailureOr<FragmentLayout> fa =
-          fragmentLayout(b, loc, Role::A, {kTileM, kind->k}, kind->input);
-      FailureOr<FragmentLayout> fb =
-          fragmentLayout(b, loc, Role::B, {kTileN, kind->k}, kind->input);
-      FailureOr<FragmentLayout> fc =
-          fragmentLayout(b, loc, Role::C, {kTileM, kTileN}, cElem);
+      FailureOr<FragmentLayout> fa = FragmentLayout(), fb = FragmentLayout(),
+                                fc = FragmentLayout();
+      if (!kind->simt) {
+        fa = fragmentLayout(b, loc, Role::A, {kTileM, kind->k}, kind->input);
+        fb = fragmentLayout(b, loc, Role::B, {kTileN, kind->k}, kind->input);
+        fc = fragmentLayout(b, loc, Role::C, {kTileM, kTileN}, cElem);
+      }
       if (failed(fa) || failed(fb) || failed(fc)) {
         op.emitError("internal error: MLIR's mma.sync fragment layout for ")
             << kind->input << " is not the one this pass expects";
@@ -166,10 +179,10 @@ struct TensorCoreMatmulsPass
 
 } // namespace
 
-std::unique_ptr<Pass> attnc::cuda::createTensorCoreMatmulsPass(bool tf32,
-                                                               bool emulate) {
-  attnc::cuda::AttncCudaTensorCoreMatmulsOptions options;
-  options.tf32 = tf32;
+std::unique_ptr<Pass>
+attnc::cuda::createMatmulKernelsPass(StringRef tensorCores, bool emulate) {
+  attnc::cuda::AttncCudaMatmulKernelsOptions options;
+  options.tensorCores = tensorCores.str();
   options.emulate = emulate;
-  return std::make_unique<TensorCoreMatmulsPass>(options);
+  return std::make_unique<MatmulKernelsPass>(options);
 }

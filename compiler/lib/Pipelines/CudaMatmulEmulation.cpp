@@ -1,12 +1,12 @@
-//===- CudaTensorCoreEmulation.cpp - mma.sync kernels on the CPU ----------===//
+//===- CudaMatmulEmulation.cpp - matmul kernels on the CPU ----------------===//
 //
-// attnc-cuda-tensor-core-matmuls{emulate=true} (--emit=cpu-emulation): the
-// kernel's per-lane code in loops over blocks, warps and lanes, with each
-// mma.sync computed from the PTX ISA's fragment tables.
+// attnc-cuda-matmul-kernels{emulate=true} (--emit=cpu-emulation): the
+// kernels' per-thread code in loops over blocks, threads, warps and lanes,
+// with each mma.sync computed from the PTX ISA's fragment tables.
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaTensorCoreKernel.h"
+#include "CudaMatmulKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -48,18 +48,6 @@ void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
     return Holder{lane(n, div(rem(k, 8), 2)),
                   add(rem(k, 2), mul(div(k, 8), 2))};
   };
-  // The staged bits of a value as f32.
-  auto widen = [&](Value bits) -> Value {
-    if (!tf32)
-      return arith::ExtFOp::create(
-          b, loc, b.getF32Type(),
-          arith::BitcastOp::create(b, loc, kind.input, bits).getResult());
-    // tf32 keeps the top 19 bits (sign, exponent, 10 mantissa bits).
-    auto i32 = b.getI32Type();
-    Value mask = arith::ConstantIntOp::create(b, loc, i32, 0xFFFFE000);
-    return arith::BitcastOp::create(b, loc, b.getF32Type(),
-                                    arith::AndIOp::create(b, loc, bits, mask));
-  };
   int64_t perTile = fc.base.size();
   Value tileA = index(tm), tileB = index(tn);
   loop(kWarpSize, [&](Value l) {
@@ -83,7 +71,7 @@ void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
                                          ValueRange{tileB, hb.lane, hb.value});
         Value sum = arith::AddFOp::create(
             b, loc, kLoop.getRegionIterArgs()[0],
-            arith::MulFOp::create(b, loc, widen(x), widen(y)));
+            arith::MulFOp::create(b, loc, widen(x, tf32), widen(y, tf32)));
         scf::YieldOp::create(b, loc, sum);
       }
       memref::StoreOp::create(b, loc, kLoop.getResult(0), acc,
@@ -92,11 +80,60 @@ void MatmulKernelBuilder::emulateMma(Value fragA, Value fragB, Value acc,
   });
 }
 
-void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
+void MatmulKernelBuilder::openEmulation(Value &sharedA, Value &sharedB) {
   Value one = index(1);
   lastRow = arith::SubIOp::create(b, loc, rows, one);
   lastCol = arith::SubIOp::create(b, loc, cols, one);
   lastK = arith::SubIOp::create(b, loc, depth, one);
+  sharedA = memref::AllocaOp::create(b, loc, sharedType(false));
+  sharedB = memref::AllocaOp::create(b, loc, sharedType(false));
+}
+
+void MatmulKernelBuilder::buildSimtEmulation(bool startFromZero) {
+  Value sharedA, sharedB;
+  openEmulation(sharedA, sharedB);
+  int64_t perThread = kSimtRows * kSimtCols;
+  Value acc = memref::AllocaOp::create(
+      b, loc, MemRefType::get({kThreads, perThread}, b.getF32Type()));
+  auto accumulators = [&](Value tid) {
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < perThread; ++i)
+      values.push_back(
+          memref::LoadOp::create(b, loc, acc, ValueRange{tid, index(i)}));
+    return values;
+  };
+  auto keep = [&](Value tid, ValueRange values) {
+    for (auto [i, v] : llvm::enumerate(values))
+      memref::StoreOp::create(b, loc, v, acc, ValueRange{tid, index(i)});
+  };
+  loop(gridY, 1, [&](Value by) {
+    loop(gridX, 1, [&](Value bx) {
+      loop(kThreads, [&](Value tid) {
+        enterThread(bx, by, tid);
+        keep(tid, simtInitial(startFromZero));
+      });
+      loop(depth, kBlock(), [&](Value kb) {
+        // The block's copy, all threads, then (the barrier) the FMAs.
+        loop(kThreads, [&](Value tid) {
+          enterThread(bx, by, tid);
+          copyToShared(copyPart(tid), kb, sharedA, sharedB);
+        });
+        loop(kThreads, [&](Value tid) {
+          enterThread(bx, by, tid);
+          keep(tid, simtStep(sharedA, sharedB, accumulators(tid)));
+        });
+      });
+      loop(kThreads, [&](Value tid) {
+        enterThread(bx, by, tid);
+        simtStore(accumulators(tid));
+      });
+    });
+  });
+}
+
+void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
+  Value sharedA, sharedB;
+  openEmulation(sharedA, sharedB);
   int64_t warps = kWarpsM * kWarpsN;
   int64_t perLane = kTilesM * kTilesN * fc.base.size();
   auto stage = [&](MemRefType type) {
@@ -105,7 +142,6 @@ void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
   Type bits = b.getIntegerType(bitWidth());
   Value acc =
       stage(MemRefType::get({warps, kWarpSize, perLane}, b.getF32Type()));
-  Value sharedA = stage(sharedType(false)), sharedB = stage(sharedType(false));
   Value fragA = stage(
       MemRefType::get({kTilesM, kWarpSize, int64_t(fa.base.size())}, bits));
   Value fragB = stage(
