@@ -214,13 +214,48 @@ gpu::LaunchOp MatmulKernelBuilder::openLaunch(Value &sharedA, Value &sharedB) {
   return launch;
 }
 
+SmallVector<Value> MatmulKernelBuilder::mmaStep(Value sharedA, Value sharedB,
+                                                ValueRange accumulators) {
+  SmallVector<Value> acc(accumulators);
+  size_t perTile = fc.base.size();
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(perTile, b.getF32Type()));
+  for (int64_t ks = 0; ks < kBlock(); ks += kind.k) {
+    SmallVector<SmallVector<Value>> aRegs, bRegs;
+    for (int64_t tm = 0; tm < kTilesM; ++tm)
+      aRegs.push_back(pack(fragmentA(sharedA, ks, tm)));
+    for (int64_t tn = 0; tn < kTilesN; ++tn)
+      bRegs.push_back(pack(fragmentB(sharedB, ks, tn)));
+    for (int64_t tm = 0; tm < kTilesM; ++tm)
+      for (int64_t tn = 0; tn < kTilesN; ++tn) {
+        size_t first = (tm * kTilesN + tn) * perTile;
+        auto mma = NVVM::MmaOp::create(
+            b, loc, resultType, aRegs[tm], bRegs[tn],
+            ArrayRef<Value>(acc).slice(first, perTile),
+            {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
+            std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        for (size_t v = 0; v < perTile; ++v)
+          acc[first + v] = LLVM::ExtractValueOp::create(b, loc, mma, v);
+      }
+  }
+  return acc;
+}
+
 void MatmulKernelBuilder::buildKernel(bool startFromZero) {
   Value sharedA, sharedB;
   gpu::LaunchOp launch = openLaunch(sharedA, sharedB);
   Value tid = launch.getThreadIds().x;
-  enterLane(launch.getBlockIds().x, launch.getBlockIds().y, div(tid, kWarpSize),
-            rem(tid, kWarpSize));
-  SmallVector<Value> init = initialAccumulators(startFromZero);
+  Value bx = launch.getBlockIds().x, by = launch.getBlockIds().y;
+  SmallVector<Value> init;
+  if (kind.simt) {
+    enterThread(bx, by, tid);
+    init = simtInitial(startFromZero);
+  } else {
+    enterLane(bx, by, div(tid, kWarpSize), rem(tid, kWarpSize));
+    init = initialAccumulators(startFromZero);
+  }
   CopyPart part = copyPart(tid);
 
   auto kLoop =
@@ -230,35 +265,17 @@ void MatmulKernelBuilder::buildKernel(bool startFromZero) {
     b.setInsertionPointToStart(kLoop.getBody());
     copyToShared(part, kLoop.getInductionVar(), sharedA, sharedB);
     gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> acc(kLoop.getRegionIterArgs());
-    size_t perTile = fc.base.size();
-    auto resultType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(perTile, b.getF32Type()));
-    for (int64_t ks = 0; ks < kBlock(); ks += kind.k) {
-      SmallVector<SmallVector<Value>> aRegs, bRegs;
-      for (int64_t tm = 0; tm < kTilesM; ++tm)
-        aRegs.push_back(pack(fragmentA(sharedA, ks, tm)));
-      for (int64_t tn = 0; tn < kTilesN; ++tn)
-        bRegs.push_back(pack(fragmentB(sharedB, ks, tn)));
-      for (int64_t tm = 0; tm < kTilesM; ++tm)
-        for (int64_t tn = 0; tn < kTilesN; ++tn) {
-          size_t first = (tm * kTilesN + tn) * perTile;
-          auto mma = NVVM::MmaOp::create(
-              b, loc, resultType, aRegs[tm], bRegs[tn],
-              ArrayRef<Value>(acc).slice(first, perTile),
-              {kTileM, kTileN, kind.k}, std::nullopt, std::nullopt,
-              std::array<NVVM::MMATypes, 2>{kind.ptxType, kind.ptxType},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (size_t v = 0; v < perTile; ++v)
-            acc[first + v] = LLVM::ExtractValueOp::create(b, loc, mma, v);
-        }
-    }
-    // The next k-block's copy must not overwrite what a warp still reads.
+    ValueRange acc = kLoop.getRegionIterArgs();
+    SmallVector<Value> next = kind.simt ? simtStep(sharedA, sharedB, acc)
+                                        : mmaStep(sharedA, sharedB, acc);
+    // The next k-block's copy must not overwrite what a thread still reads.
     gpu::BarrierOp::create(b, loc);
-    scf::YieldOp::create(b, loc, acc);
+    scf::YieldOp::create(b, loc, next);
   }
-  storeAccumulators(kLoop.getResults());
+  if (kind.simt)
+    simtStore(kLoop.getResults());
+  else
+    storeAccumulators(kLoop.getResults());
   gpu::TerminatorOp::create(b, loc);
 }
 
@@ -351,29 +368,6 @@ void MatmulKernelBuilder::simtStore(ValueRange acc) {
   }
 }
 
-void MatmulKernelBuilder::buildSimtKernel(bool startFromZero) {
-  Value sharedA, sharedB;
-  gpu::LaunchOp launch = openLaunch(sharedA, sharedB);
-  Value tid = launch.getThreadIds().x;
-  enterThread(launch.getBlockIds().x, launch.getBlockIds().y, tid);
-  SmallVector<Value> init = simtInitial(startFromZero);
-  CopyPart part = copyPart(tid);
-  auto kLoop =
-      scf::ForOp::create(b, loc, index(0), depth, index(kBlock()), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(kLoop.getBody());
-    copyToShared(part, kLoop.getInductionVar(), sharedA, sharedB);
-    gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> acc =
-        simtStep(sharedA, sharedB, kLoop.getRegionIterArgs());
-    gpu::BarrierOp::create(b, loc);
-    scf::YieldOp::create(b, loc, acc);
-  }
-  simtStore(kLoop.getResults());
-  gpu::TerminatorOp::create(b, loc);
-}
-
 void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
                                 bool emulate) {
   a = op.getDpsInputs()[0];
@@ -408,9 +402,10 @@ void MatmulKernelBuilder::build(linalg::ContractOp op, bool startFromZero,
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
   gridX = arith::CeilDivUIOp::create(b, loc, cols, index(kBlockCols));
   gridY = arith::CeilDivUIOp::create(b, loc, rows, index(kBlockRows));
-  if (kind.simt)
-    emulate ? buildSimtEmulation(startFromZero)
-            : buildSimtKernel(startFromZero);
+  if (!emulate)
+    buildKernel(startFromZero);
+  else if (kind.simt)
+    buildSimtEmulation(startFromZero);
   else
-    emulate ? buildEmulation(startFromZero) : buildKernel(startFromZero);
+    buildEmulation(startFromZero);
 }

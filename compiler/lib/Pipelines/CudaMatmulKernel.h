@@ -165,6 +165,9 @@ private:
   mlir::gpu::LaunchOp openLaunch(Value &sharedA, Value &sharedB);
   /// The emulation's shared tiles (host allocas), the last row/column/k.
   void openEmulation(Value &sharedA, Value &sharedB);
+  /// One k-block of the warp's mma.sync tiles on the shared tiles.
+  SmallVector<Value> mmaStep(Value sharedA, Value sharedB, ValueRange acc);
+  /// The launch: either kernel (kind.simt or not).
   void buildKernel(bool startFromZero);
   void buildEmulation(bool startFromZero);
 
@@ -181,7 +184,6 @@ private:
   /// Staged bits as f32 (`tf32`: the top 19 bits only, as the tensor cores
   /// read them).
   Value widen(Value bits, bool tf32 = false);
-  void buildSimtKernel(bool startFromZero);
   void buildSimtEmulation(bool startFromZero);
   /// One mma.sync of warp `warp` on the fragments its lanes staged.
   void emulateMma(Value fragA, Value fragB, Value acc, Value warp, int64_t tm,

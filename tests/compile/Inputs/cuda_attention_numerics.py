@@ -24,7 +24,6 @@ import math
 import pathlib
 import random
 import re
-import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -133,30 +132,16 @@ def build(seed):
     return funcs, refs, names
 
 
-def run(cmd):
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit("exit %d: %s\n%s" % (p.returncode, " ".join(map(str, cmd)),
-                                      p.stderr[-3000:]))
-    return p.stdout
-
-
 def main():
     tmp, attnc, runner, utils, c_utils = (pathlib.Path(a) for a in sys.argv[1:6])
     seed = random.SystemRandom().randrange(1 << 30)
     print("seed %d" % seed)
     funcs, refs, names = build(seed)
     module = tmp / "sdpa.mlir"
-    with open(module, "w") as f:
-        f.write('func.func private @printMemrefF32(tensor<*xf32> {bufferization.access = "read"})\n')
-        f.write("\n".join(funcs) + "\n")
-        f.write("func.func @main() {\n")
-        for n in names:
-            f.write("  call @%s() : () -> ()\n" % n)
-        f.write("  return\n}\n")
+    module.write_text(an.main_module(funcs, names))
 
     # 1. attention lowered by the fused pass only.
-    linalg = run([attnc, "compile", "--from-mlir", module, "--target", "cuda",
+    linalg = an.run_tool([attnc, "compile", "--from-mlir", module, "--target", "cuda",
                   "--emit=linalg", "-o", "-"])
     foralls = linalg.count("scf.forall (")
     print("sdpa cases %d, scf.forall %d, linalg ops %d" % (
@@ -164,7 +149,7 @@ def main():
 
     # 2. the CUDA mapping, run sequentially.
     dump = tmp / "dump"
-    run([attnc, "compile", "--from-mlir", module, "--target", "cuda",
+    an.run_tool([attnc, "compile", "--from-mlir", module, "--target", "cuda",
          "--emit=cpu-emulation", "-o", tmp / "sdpa.so", "--dump-ir-after-all",
          dump])
     stage = next((dump / "2-cuda-emulation").iterdir())
@@ -184,16 +169,12 @@ def main():
         one_kernel, no_alloc))
     if not one_kernel or not no_alloc:
         print("kernels %s allocs %s" % (kernels, allocs))
-    text = run([runner, files[-1], "-e", "main", "-entry-point-result=void",
+    text = an.run_tool([runner, files[-1], "-e", "main", "-entry-point-result=void",
                 "-shared-libs=%s,%s" % (utils, c_utils)])
 
     # 3. numerics.
-    blocks = text.split("Unranked Memref")[1:]
-    if len(blocks) != len(refs):
-        sys.exit("expected %d printed tensors, found %d" % (len(refs), len(blocks)))
     bad, worst = 0, 0.0
-    for name, block, ref in zip(names, blocks, refs):
-        got = [float(x) for x in an.NUM.findall(block.split("data =", 1)[1])]
+    for name, got, ref in zip(names, an.printed_values(text, len(refs)), refs):
         want = an.flat(ref)
         if len(got) != len(want):
             print("%s: %d values, expected %d" % (name, len(got), len(want)))

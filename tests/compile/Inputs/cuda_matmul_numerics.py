@@ -18,8 +18,6 @@ only covers the printing: any misplaced fragment value shows.
 """
 import pathlib
 import random
-import re
-import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -92,13 +90,6 @@ def build(rng):
     return funcs, refs
 
 
-def run(args):
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit("command failed: %s\n%s" % (" ".join(map(str, args)), r.stderr))
-    return r.stdout
-
-
 def main():
     tmp, attnc, runner, utils, c_utils = (pathlib.Path(a) for a in sys.argv[1:6])
     seed = random.SystemRandom().randrange(1 << 30)
@@ -108,13 +99,7 @@ def main():
     for mode in ("tf32", "off"):
         (tmp / mode).mkdir(exist_ok=True)
     module = tmp / "matmuls.mlir"
-    with open(module, "w") as f:
-        f.write('func.func private @printMemrefF32(tensor<*xf32> {bufferization.access = "read"})\n')
-        f.write("\n".join(funcs) + "\n")
-        f.write("func.func @main() {\n")
-        for n in names:
-            f.write("  call @%s() : () -> ()\n" % n)
-        f.write("  return\n}\n")
+    module.write_text(an.main_module(funcs, names))
 
     failed = 0
     for mode in ("tf32", "off"):
@@ -126,7 +111,7 @@ def main():
 def check(mode, tmp, module, attnc, runner, utils, c_utils, names, refs,
           seed):
     dump = tmp / "dump"
-    run([attnc, "compile", "--from-mlir", module, "--target", "cuda",
+    an.run_tool([attnc, "compile", "--from-mlir", module, "--target", "cuda",
          "--tensor-cores=" + mode, "--emit=cpu-emulation", "-o",
          tmp / "mm.so", "--dump-ir-after-all", dump])
     stage = next((dump / "2-cuda-emulation").iterdir())
@@ -135,15 +120,11 @@ def check(mode, tmp, module, attnc, runner, utils, c_utils, names, refs,
                     if p.name.endswith("attnc-cuda-matmul-kernels.mlir"))
     left = emulated.read_text().count("linalg.contract")
     print("%s: contractions left to the loops: %d" % (mode, left))
-    text = run([runner, files[-1], "-e", "main", "-entry-point-result=void",
+    text = an.run_tool([runner, files[-1], "-e", "main", "-entry-point-result=void",
                 "-shared-libs=%s,%s" % (utils, c_utils)])
 
-    blocks = text.split("Unranked Memref")[1:]
-    if len(blocks) != len(refs):
-        sys.exit("expected %d printed tensors, found %d" % (len(refs), len(blocks)))
     bad = 0
-    for name, block, ref in zip(names, blocks, refs):
-        got = [float(x) for x in an.NUM.findall(block.split("data =", 1)[1])]
+    for name, got, ref in zip(names, an.printed_values(text, len(refs)), refs):
         want = an.flat(ref)
         if len(got) != len(want):
             print("%s: %d values, expected %d" % (name, len(got), len(want)))

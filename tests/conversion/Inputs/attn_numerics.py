@@ -17,6 +17,7 @@ fraction * head_dim dims, split-half pairs (i, i + R/2), interleaved pairs
 import math
 import random
 import re
+import subprocess
 import sys
 
 RNG = random.Random(1234)
@@ -621,6 +622,34 @@ def emit():
 
 
 NUM = re.compile(r"-?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)")
+
+
+def main_module(funcs, names):
+    """Module text: printMemrefF32's declaration, the case functions and a
+    @main that calls each case (by name) in order."""
+    lines = ['func.func private @printMemrefF32(tensor<*xf32> '
+             '{bufferization.access = "read"})', *funcs, "func.func @main() {"]
+    lines += ["  call @%s() : () -> ()" % n for n in names]
+    return "\n".join(lines + ["  return", "}"]) + "\n"
+
+
+def printed_values(text, count):
+    """The values of every tensor printMemrefF32 printed in `text`, in
+    order; exits unless there are `count` of them."""
+    blocks = text.split("Unranked Memref")[1:]
+    if len(blocks) != count:
+        sys.exit("expected %d printed tensors, found %d" % (count, len(blocks)))
+    return [[float(x) for x in NUM.findall(b.split("data =", 1)[1])]
+            for b in blocks]
+
+
+def run_tool(cmd):
+    """Runs cmd; its stdout, or exit with its stderr's tail."""
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("exit %d: %s\n%s" % (p.returncode, " ".join(map(str, cmd)),
+                                      p.stderr[-3000:]))
+    return p.stdout
 
 
 def check(path):
