@@ -172,11 +172,13 @@ void MatmulKernelBuilder::buildEmulation(bool startFromZero) {
             loop(kWarpSize, [&](Value l) {
               enterLane(bx, by, warp, l);
               for (int64_t tm = 0; tm < kTilesM; ++tm)
-                for (auto [i, v] : llvm::enumerate(fragmentA(sharedA, ks, tm)))
+                for (auto [i, v] : llvm::enumerate(
+                         fragment(sharedA, fa, warpRowInBlock, kTileM, ks, tm)))
                   memref::StoreOp::create(b, loc, v, fragA,
                                           ValueRange{index(tm), l, index(i)});
               for (int64_t tn = 0; tn < kTilesN; ++tn)
-                for (auto [i, v] : llvm::enumerate(fragmentB(sharedB, ks, tn)))
+                for (auto [i, v] : llvm::enumerate(
+                         fragment(sharedB, fb, warpColInBlock, kTileN, ks, tn)))
                   memref::StoreOp::create(b, loc, v, fragB,
                                           ValueRange{index(tn), l, index(i)});
             });

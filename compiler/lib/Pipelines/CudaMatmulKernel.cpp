@@ -137,25 +137,17 @@ void MatmulKernelBuilder::copyToShared(const CopyPart &part, Value kb,
     }
 }
 
-SmallVector<Value> MatmulKernelBuilder::fragmentA(Value sharedA, int64_t ks,
-                                                  int64_t tile) {
-  Value kLane = add(mul(quad, fa.perRegister), ks);
-  Value tileRow = add(add(warpRowInBlock, group), tile * kTileM);
+SmallVector<Value> MatmulKernelBuilder::fragment(Value shared,
+                                                 const FragmentLayout &layout,
+                                                 Value warpFirstRow,
+                                                 int64_t tileRows, int64_t ks,
+                                                 int64_t tile) {
+  Value kLane = add(mul(quad, layout.perRegister), ks);
+  Value tileRow = add(add(warpFirstRow, group), tile * tileRows);
   SmallVector<Value> values;
-  for (auto [r, col] : fa.base)
+  for (auto [r, col] : layout.base)
     values.push_back(memref::LoadOp::create(
-        b, loc, sharedA, ValueRange{add(tileRow, r), add(kLane, col)}));
-  return values;
-}
-
-SmallVector<Value> MatmulKernelBuilder::fragmentB(Value sharedB, int64_t ks,
-                                                  int64_t tile) {
-  Value kLane = add(mul(quad, fb.perRegister), ks);
-  Value tileRow = add(add(warpColInBlock, group), tile * kTileN);
-  SmallVector<Value> values;
-  for (auto [n, col] : fb.base)
-    values.push_back(memref::LoadOp::create(
-        b, loc, sharedB, ValueRange{add(tileRow, n), add(kLane, col)}));
+        b, loc, shared, ValueRange{add(tileRow, r), add(kLane, col)}));
   return values;
 }
 
@@ -223,9 +215,11 @@ SmallVector<Value> MatmulKernelBuilder::mmaStep(Value sharedA, Value sharedB,
   for (int64_t ks = 0; ks < kBlock(); ks += kind.k) {
     SmallVector<SmallVector<Value>> aRegs, bRegs;
     for (int64_t tm = 0; tm < kTilesM; ++tm)
-      aRegs.push_back(pack(fragmentA(sharedA, ks, tm)));
+      aRegs.push_back(
+          pack(fragment(sharedA, fa, warpRowInBlock, kTileM, ks, tm)));
     for (int64_t tn = 0; tn < kTilesN; ++tn)
-      bRegs.push_back(pack(fragmentB(sharedB, ks, tn)));
+      bRegs.push_back(
+          pack(fragment(sharedB, fb, warpColInBlock, kTileN, ks, tn)));
     for (int64_t tm = 0; tm < kTilesM; ++tm)
       for (int64_t tn = 0; tn < kTilesN; ++tn) {
         size_t first = (tm * kTilesN + tn) * perTile;

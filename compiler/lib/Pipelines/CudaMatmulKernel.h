@@ -150,10 +150,12 @@ private:
                     Value sharedB);
   /// The bits of one input element, zero past the last k.
   Value loadBits(Value memref, SmallVector<Value> indices, Value k);
-  /// The lane's fragment bits of A's m-tile / B's n-tile at k-step ks of
-  /// the shared k-block.
-  SmallVector<Value> fragmentA(Value sharedA, int64_t ks, int64_t tile);
-  SmallVector<Value> fragmentB(Value sharedB, int64_t ks, int64_t tile);
+  /// The lane's fragment bits of an operand's m-tile (A: layout fa, tiles
+  /// of 16 rows from the warp's first row in the block) or n-tile (B: fb,
+  /// 8 rows) at k-step ks of the shared k-block.
+  SmallVector<Value> fragment(Value shared, const FragmentLayout &layout,
+                              Value warpFirstRow, int64_t tileRows, int64_t ks,
+                              int64_t tile);
   /// 32-bit registers of consecutive fragment values (two bf16/f16 packed
   /// low first, or one tf32), from their bits.
   SmallVector<Value> pack(ArrayRef<Value> bits);
