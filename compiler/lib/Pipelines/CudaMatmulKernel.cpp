@@ -129,7 +129,7 @@ void MatmulKernelBuilder::copyToShared(const CopyPart &part, Value kb,
     for (int64_t e = 0; e < kCopyRun; ++e) {
       Value kInBlock = add(part.firstK, e);
       Value k = add(kb, kInBlock);
-      ValueRange to{part.tileRows[pass], kInBlock};
+      SmallVector<Value, 2> to{part.tileRows[pass], kInBlock};
       memref::StoreOp::create(b, loc, loadBits(a, part.aRows[pass], k), sharedA,
                               to);
       memref::StoreOp::create(b, loc, loadBits(w, {part.bRows[pass]}, k),

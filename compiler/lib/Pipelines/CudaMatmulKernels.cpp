@@ -134,6 +134,12 @@ struct MatmulKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (tensorCores != "auto" && tensorCores != "tf32" &&
+        tensorCores != "off") {
+      getOperation().emitError("tensor-cores must be auto, tf32 or off, not '")
+          << tensorCores << "'";
+      return signalPassFailure();
+    }
     SmallVector<linalg::ContractOp> matmuls;
     getOperation().walk([&](linalg::ContractOp op) {
       if (isRowsTimesTransposedWeight(op))
@@ -143,12 +149,6 @@ struct MatmulKernelsPass
       Type aElem = getElementTypeOrSelf(op.getDpsInputs()[0].getType());
       Type bElem = getElementTypeOrSelf(op.getDpsInputs()[1].getType());
       Type cElem = getElementTypeOrSelf(op.getDpsInits()[0].getType());
-      if (tensorCores != "auto" && tensorCores != "tf32" &&
-          tensorCores != "off") {
-        op.emitError("tensor-cores must be auto, tf32 or off, not '")
-            << tensorCores << "'";
-        return signalPassFailure();
-      }
       std::optional<MmaKind> kind = mmaKindFor(aElem, tensorCores);
       if (!kind || aElem != bElem || !cElem.isF32())
         continue;
