@@ -54,9 +54,10 @@ void registerAttncCpuPipeline();
 /// linalg on tensors -> host code in the LLVM dialect (sizes, device
 /// allocations through _mlir_memref_to_llvm_alloc/free, gpu.launch_func
 /// ops) + one gpu.module of NVVM kernels for `arch` ("sm_80",
-/// "sm_90"), one kernel per linalg op. compiler/lib/Pipelines/CUDA.cpp and
-/// compiler/docs/cuda.md describe it. gpu-module-to-binary (PTX) is left to
-/// the caller. Runs on a builtin.module.
+/// "sm_90"), one kernel per linalg op (matmuls as tiled kernels).
+/// compiler/lib/Pipelines/CUDA.cpp and compiler/docs/cuda.md describe it.
+/// gpu-module-to-binary (PTX) is left to the caller. Runs on a
+/// builtin.module.
 /// `tensorCores`: "auto" (bf16/f16 matmuls on the tensor cores), "tf32"
 /// (f32 matmuls too, as tf32) or "off".
 mlir::LogicalResult buildCudaPipeline(mlir::OpPassManager &pm,
@@ -70,8 +71,8 @@ std::string cudaPipelineText(const std::string &arch,
 /// A test aid: the CUDA pipeline up to the tiled, mapped parallel loops,
 /// then lowered for the CPU (the loops run sequentially), so that the
 /// CUDA-specific rewrites can be checked numerically without a GPU.
-/// The tensor-core kernels (`tensorCores` as for buildCudaPipeline) run as
-/// loops with mma.sync computed on the CPU.
+/// The matmul kernels (`tensorCores` as for buildCudaPipeline) run as loops,
+/// mma.sync computed on the CPU.
 mlir::LogicalResult buildCudaEmulationPipeline(mlir::OpPassManager &pm,
                                                const std::string &tensorCores);
 std::string cudaEmulationPipelineText(const std::string &tensorCores);
