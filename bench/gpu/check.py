@@ -178,7 +178,7 @@ def tf32_forward(report, kit, env, tenv, work, log, weights, fwd):
     for name, art in (("f32", fwd), ("tf32", tf32)):
         out = work / f"logits-{name}.npy"
         p = run([runner, "run", art, "--weights", weights, "--tokens",
-                 ",".join(str(i % 32000) for i in range(1, 65)), "--out",
+                 ",".join(str(i) for i in range(1, 65)), "--out",
                  out], env, log, timeout=240)
         if p.returncode != 0:
             report.say(f"bench: tf32 logits ({name}) failed (see {log.name})")
