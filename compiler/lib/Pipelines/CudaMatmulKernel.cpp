@@ -321,29 +321,32 @@ SmallVector<Value> MatmulKernelBuilder::simtInitial(bool startFromZero) {
 
 SmallVector<Value> MatmulKernelBuilder::simtStep(Value sharedA, Value sharedB,
                                                  ValueRange acc) {
-  SmallVector<Value> next(acc);
-  for (int64_t k = 0; k < kBlock(); ++k) {
-    SmallVector<Value> x, y;
-    for (int64_t i = 0; i < kSimtRows; ++i)
-      x.push_back(widen(memref::LoadOp::create(
-          b, loc, sharedA,
-          ValueRange{add(threadRow, i * kSimtThreadsY), index(k)})));
-    for (int64_t j = 0; j < kSimtCols; ++j)
-      y.push_back(widen(memref::LoadOp::create(
-          b, loc, sharedB,
-          ValueRange{add(threadCol, j * kSimtThreadsX), index(k)})));
-    for (int64_t i = 0; i < kSimtRows; ++i)
-      for (int64_t j = 0; j < kSimtCols; ++j) {
-        // mul + add that may contract into one FMA: NVPTX fuses them, the
-        // CPU emulation (generic x86-64) keeps two ops instead of calling
-        // fmaf.
-        Value &sum = next[i * kSimtCols + j];
-        auto contract = arith::FastMathFlags::contract;
-        Value product = arith::MulFOp::create(b, loc, x[i], y[j], contract);
-        sum = arith::AddFOp::create(b, loc, sum, product, contract);
-      }
-  }
-  return next;
+  // A loop over the k-block's k, not 16 copies of its body: the IR of
+  // every matmul stays small (compile time); LLVM unrolls it for the GPU.
+  auto kLoop =
+      scf::ForOp::create(b, loc, index(0), index(kBlock()), index(1), acc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(kLoop.getBody());
+  Value k = kLoop.getInductionVar();
+  SmallVector<Value> next(kLoop.getRegionIterArgs());
+  SmallVector<Value> x, y;
+  for (int64_t i = 0; i < kSimtRows; ++i)
+    x.push_back(widen(memref::LoadOp::create(
+        b, loc, sharedA, ValueRange{add(threadRow, i * kSimtThreadsY), k})));
+  for (int64_t j = 0; j < kSimtCols; ++j)
+    y.push_back(widen(memref::LoadOp::create(
+        b, loc, sharedB, ValueRange{add(threadCol, j * kSimtThreadsX), k})));
+  for (int64_t i = 0; i < kSimtRows; ++i)
+    for (int64_t j = 0; j < kSimtCols; ++j) {
+      // mul + add that may contract into one FMA: NVPTX fuses them, the CPU
+      // emulation (generic x86-64) keeps two ops instead of calling fmaf.
+      Value &sum = next[i * kSimtCols + j];
+      auto contract = arith::FastMathFlags::contract;
+      Value product = arith::MulFOp::create(b, loc, x[i], y[j], contract);
+      sum = arith::AddFOp::create(b, loc, sum, product, contract);
+    }
+  scf::YieldOp::create(b, loc, next);
+  return SmallVector<Value>(kLoop.getResults());
 }
 
 void MatmulKernelBuilder::simtStore(ValueRange acc) {
