@@ -177,16 +177,20 @@ void MatmulKernelBuilder::storeAccumulators(ValueRange acc) {
   for (int64_t tm = 0; tm < kTilesM; ++tm)
     for (int64_t tn = 0; tn < kTilesN; ++tn)
       for (auto [r, colBase] : fc.base) {
-        const Row &at = row(tm * kTileM + r);
         Value col = add(add(warpCol, tn * kTileN + colBase), quadCol);
-        Value inside = arith::AndIOp::create(b, loc, at.valid, less(col, cols));
-        auto guard = scf::IfOp::create(b, loc, inside);
-        OpBuilder::InsertionGuard ig(b);
-        b.setInsertionPointToStart(&guard.getThenRegion().front());
-        SmallVector<Value> indices = at.indices;
-        indices.push_back(col);
-        memref::StoreOp::create(b, loc, acc[i++], c, indices);
+        storeIfInside(row(tm * kTileM + r), col, acc[i++]);
       }
+}
+
+void MatmulKernelBuilder::storeIfInside(const Row &row, Value col,
+                                        Value value) {
+  Value inside = arith::AndIOp::create(b, loc, row.valid, less(col, cols));
+  auto guard = scf::IfOp::create(b, loc, inside);
+  OpBuilder::InsertionGuard ig(b);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  SmallVector<Value> indices = row.indices;
+  indices.push_back(col);
+  memref::StoreOp::create(b, loc, value, c, indices);
 }
 
 gpu::LaunchOp MatmulKernelBuilder::openLaunch(Value &sharedA, Value &sharedB) {
@@ -352,16 +356,8 @@ SmallVector<Value> MatmulKernelBuilder::simtStep(Value sharedA, Value sharedB,
 void MatmulKernelBuilder::simtStore(ValueRange acc) {
   for (int64_t i = 0; i < kSimtRows; ++i) {
     Row r = simtRow(i);
-    for (int64_t j = 0; j < kSimtCols; ++j) {
-      Value col = simtCol(j);
-      Value inside = arith::AndIOp::create(b, loc, r.valid, less(col, cols));
-      auto guard = scf::IfOp::create(b, loc, inside);
-      OpBuilder::InsertionGuard ig(b);
-      b.setInsertionPointToStart(&guard.getThenRegion().front());
-      SmallVector<Value> at = r.indices;
-      at.push_back(col);
-      memref::StoreOp::create(b, loc, acc[i * kSimtCols + j], c, at);
-    }
+    for (int64_t j = 0; j < kSimtCols; ++j)
+      storeIfInside(r, simtCol(j), acc[i * kSimtCols + j]);
   }
 }
 

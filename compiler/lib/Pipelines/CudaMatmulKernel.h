@@ -161,6 +161,8 @@ private:
   SmallVector<Value> pack(ArrayRef<Value> bits);
   /// The lane's accumulators to C where their places exist.
   void storeAccumulators(ValueRange acc);
+  /// `value` to C[row, col] if both exist.
+  void storeIfInside(const Row &row, Value col, Value value);
 
   /// The launch with its two shared tiles; the insertion point goes into
   /// its body, after the last row/column/k.
