@@ -125,17 +125,10 @@ def check(mode, tmp, module, attnc, runner, utils, c_utils, names, refs,
 
     bad = 0
     for name, got, ref in zip(names, an.printed_values(text, len(refs)), refs):
-        want = an.flat(ref)
-        if len(got) != len(want):
-            print("%s: %d values, expected %d" % (name, len(got), len(want)))
+        why = an.mismatch(got, an.flat(ref), TOL)
+        if why:
+            print("%s %s %s (seed %d)" % (mode, name, why, seed))
             bad += 1
-            continue
-        for i, (g, x) in enumerate(zip(got, want)):
-            if not abs(g - x) <= TOL + TOL * abs(x):
-                print("%s %s element %d: expected %.6g, found %.6g (seed %d)"
-                      % (mode, name, i, x, g, seed))
-                bad += 1
-                break
     print("%s: checked %d matmuls: %s" % (
         mode, len(refs), "ok" if not bad else "%d mismatching" % bad))
     return 1 if bad or left else 0

@@ -643,6 +643,17 @@ def printed_values(text, count):
             for b in blocks]
 
 
+def mismatch(got, want, tol):
+    """Why `got` is not `want` within tol abs + tol rel (the first element
+    off, or the counts), or None."""
+    if len(got) != len(want):
+        return "%d values, expected %d" % (len(got), len(want))
+    for i, (g, w) in enumerate(zip(got, want)):
+        if not abs(g - w) <= tol + tol * abs(w):
+            return "element %d: expected %.6g, found %.6g" % (i, w, g)
+    return None
+
+
 def run_tool(cmd):
     """Runs cmd; its stdout, or exit with its stderr's tail."""
     p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
